@@ -36,7 +36,7 @@ func aksNodes(n int, pool, labelKey, labelVal string, maxPods int, netReason str
 }
 
 func aksKubenet() scenario {
-	nodes := aksNodes(4, "nodepool1", "kubernetes.azure.com/network-plugin=kubenet", "", 110, "RouteCreated")
+	nodes := aksNodes(4, "nodepool1", "", "", 110, "RouteCreated")
 	var objs []obj
 	for _, n := range nodes {
 		objs = append(objs, nodeObj(n))

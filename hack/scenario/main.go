@@ -108,7 +108,7 @@ func run(ctx context.Context, kubeconfig, dir string, allocate bool, timeout tim
 	}
 	deadline, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := l.waitNodes(deadline, allocate); err != nil {
+	if err := l.waitNodes(deadline, allocate, first); err != nil {
 		return err
 	}
 	if err := l.applyAll(ctx, rest); err != nil {
@@ -250,7 +250,16 @@ func (l *loader) waitCRDs(ctx context.Context, crds []*unstructured.Unstructured
 	return nil
 }
 
-func (l *loader) waitNodes(ctx context.Context, allocate bool) error {
+// waitNodes waits until kwok has made its nodes Ready, keeping the addresses the scenario gave
+// (kwok initialises a node from its cache and may overwrite a status patch that raced it), and
+// until node IPAM has given each node a CIDR or said why not.
+func (l *loader) waitNodes(ctx context.Context, allocate bool, objs []*unstructured.Unstructured) error {
+	want := map[string]*unstructured.Unstructured{}
+	for _, o := range objs {
+		if o.GetKind() == "Node" {
+			want[o.GetName()] = o
+		}
+	}
 	return poll(ctx, 0, func() (bool, string, error) {
 		nodes, err := l.kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -260,6 +269,12 @@ func (l *loader) waitNodes(ctx context.Context, allocate bool) error {
 		for _, n := range nodes.Items {
 			if n.Annotations[kwokAnnotation] == "fake" && !nodeReady(&n) {
 				return false, "node " + n.Name + " not Ready", nil
+			}
+			if o := want[n.Name]; o != nil && !sameAddresses(o, &n) {
+				if err := l.apply(ctx, o); err != nil {
+					return false, "", err
+				}
+				return false, "node " + n.Name + " lost its scenario addresses; patched again", nil
 			}
 			if allocate && len(n.Spec.PodCIDRs) == 0 {
 				if events == nil {
@@ -274,6 +289,23 @@ func (l *loader) waitNodes(ctx context.Context, allocate bool) error {
 		}
 		return true, "", nil
 	})
+}
+
+func sameAddresses(o *unstructured.Unstructured, n *corev1.Node) bool {
+	addrs, _, _ := unstructured.NestedSlice(o.Object, "status", "addresses")
+	for _, a := range addrs {
+		am, _ := a.(map[string]any)
+		found := false
+		for _, got := range n.Status.Addresses {
+			if string(got.Type) == am["type"] && got.Address == am["address"] {
+				found = true
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 func hasEventFor(events *corev1.EventList, node string) bool {

@@ -1,0 +1,167 @@
+package cmd
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/render"
+)
+
+// NodesOptions are the options of `kubectl podnet nodes`.
+type NodesOptions struct {
+	*GlobalOptions
+	Output    string
+	Selector  string
+	NoHeaders bool
+	SortBy    string
+
+	clients *Clients
+}
+
+var nodesSortKeys = []string{"NAME", "STATUS", "INTERNAL-IP", "POD-CIDRS", "PODS", "NETWORK", "ZONE"}
+
+// NewCmdNodes builds `kubectl podnet nodes`.
+func NewCmdNodes(g *GlobalOptions) *cobra.Command {
+	o := &NodesOptions{GlobalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "nodes",
+		Short: "List nodes with their IPs, pod CIDRs, tunnels and network model",
+		Long: `List every node joined with its addresses, pod CIDRs, tunnel device address, the pods it runs on
+the pod network against its allocatable pods, and the network model detected for it. Warnings
+(nodes without a pod CIDR, Calico's autodetected address differing from the InternalIP, overlapping
+CIDRs, pods outside their node's CIDR, NotReady nodes) go to stderr and into -o json|yaml.`,
+		Example: `  kubectl podnet nodes
+  kubectl podnet nodes -o wide --sort-by PODS
+  kubectl podnet nodes -l kubernetes.azure.com/agentpool=nodepool1 -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd)
+		},
+	}
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: wide, json or yaml")
+	cmd.Flags().StringVarP(&o.Selector, "selector", "l", "", "label selector to filter nodes (e.g. kubernetes.io/os=linux)")
+	cmd.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "print no headers and no footer")
+	cmd.Flags().StringVar(&o.SortBy, "sort-by", "NAME", "column to sort by: "+strings.Join(nodesSortKeys, ", "))
+	return cmd
+}
+
+// Complete builds the clients.
+func (o *NodesOptions) Complete() error {
+	c, err := o.NewClients(o.ConfigFlags)
+	if err != nil {
+		return err
+	}
+	o.clients = c
+	return nil
+}
+
+// Validate checks the flags.
+func (o *NodesOptions) Validate() error {
+	switch o.Output {
+	case "", "wide", "json", "yaml":
+	default:
+		return fmt.Errorf("unknown output format %q: use wide, json or yaml", o.Output)
+	}
+	key := strings.ToUpper(o.SortBy)
+	for _, k := range nodesSortKeys {
+		if k == key {
+			o.SortBy = key
+			return nil
+		}
+	}
+	return fmt.Errorf("cannot sort by %q: use one of %s", o.SortBy, strings.Join(nodesSortKeys, ", "))
+}
+
+// Run gathers the inventory and prints the report.
+func (o *NodesOptions) Run(cmd *cobra.Command) error {
+	inv, err := o.gather(cmd, o.clients, o.Selector)
+	if err != nil {
+		return err
+	}
+	rep := inspect.BuildNodes(inv)
+	sortNodes(rep.Nodes, o.SortBy)
+	errPal := render.NewPalette(o.Streams.ErrOut, o.Color)
+	render.Notes(o.Streams.ErrOut, rep.Notes, errPal)
+	render.Warnings(o.Streams.ErrOut, rep.Warnings, errPal)
+	switch o.Output {
+	case "json", "yaml":
+		return render.Structured(o.Streams.Out, o.Output, rep)
+	}
+	return render.Nodes(o.Streams.Out, rep, render.NodesOptions{Wide: o.Output == "wide", NoHeaders: o.NoHeaders, Palette: render.NewPalette(o.Streams.Out, o.Color)})
+}
+
+// gather reads the inventory with a progress line on a terminal, and turns API failures into
+// sentences.
+func (g *GlobalOptions) gather(cmd *cobra.Command, c *Clients, selector string) (*inspect.Inventory, error) {
+	p := newProgress(g.Streams.ErrOut)
+	ns := c.Namespace
+	inv, err := inspect.Gather(cmd.Context(), c.Clients, inspect.Options{Namespace: ns, NodeSelector: selector, Progress: p.Update})
+	p.Done()
+	if err != nil {
+		timeout := ""
+		if g.ConfigFlags.Timeout != nil {
+			timeout = *g.ConfigFlags.Timeout
+		}
+		return nil, apiError(err, c.Server, timeout)
+	}
+	if selector != "" {
+		// keep only the pods of the selected nodes, so counts and footers speak of them
+		keep := map[string]bool{}
+		for _, n := range inv.Nodes {
+			keep[n.Name] = true
+		}
+		pods := inv.Pods[:0]
+		for _, p := range inv.Pods {
+			if keep[p.Node] {
+				pods = append(pods, p)
+			}
+		}
+		inv.Pods = pods
+	}
+	return inv, nil
+}
+
+func sortNodes(rows []inspect.NodeRow, key string) {
+	firstAddr := func(ss []string) netip.Addr {
+		if len(ss) == 0 {
+			return netip.Addr{}
+		}
+		a, _ := netip.ParseAddr(strings.SplitN(ss[0], "/", 2)[0])
+		return a
+	}
+	less := func(i, j int) int {
+		a, b := rows[i], rows[j]
+		switch key {
+		case "STATUS":
+			return strings.Compare(a.Status, b.Status)
+		case "INTERNAL-IP":
+			return firstAddr(a.InternalIPs).Compare(firstAddr(b.InternalIPs))
+		case "POD-CIDRS":
+			return firstAddr(a.PodCIDRs).Compare(firstAddr(b.PodCIDRs))
+		case "PODS":
+			return b.Pods - a.Pods // busiest first
+		case "NETWORK":
+			return strings.Compare(a.Network.String(), b.Network.String())
+		case "ZONE":
+			return strings.Compare(a.Zone, b.Zone)
+		}
+		return 0
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		if c := less(i, j); c != 0 {
+			return c < 0
+		}
+		return rows[i].Name < rows[j].Name
+	})
+}

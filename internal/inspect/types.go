@@ -1,0 +1,69 @@
+// Package inspect gathers the network state of a cluster (nodes, pods and the evidence left by
+// its network plugin) into plain structs. It knows nothing of cobra or of how data is shown.
+package inspect
+
+import (
+	"net/netip"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Pod is one pod reduced to what the network view needs. A whole cluster's pods are held in
+// this form only, never as full Pod objects.
+type Pod struct {
+	Namespace   string
+	Name        string
+	Node        string
+	IPs         []netip.Addr
+	HostIPs     []netip.Addr
+	HostNetwork bool
+	Phase       corev1.PodPhase
+}
+
+// HoldsIP reports whether the pod holds an address of the pod network: not host-network, not
+// finished (the CNI released a finished pod's address even though its status still shows it).
+func (p *Pod) HoldsIP() bool {
+	return !p.HostNetwork && len(p.IPs) > 0 && p.Phase != corev1.PodSucceeded && p.Phase != corev1.PodFailed
+}
+
+// Node is one node reduced to what the network view needs.
+type Node struct {
+	Name            string
+	Ready           string // Ready, NotReady or Unknown
+	Unschedulable   bool
+	InternalIPs     []netip.Addr
+	ExternalIPs     []netip.Addr
+	PodCIDRs        []netip.Prefix
+	ProviderID      string
+	Labels          map[string]string
+	Annotations     map[string]string // only the network plugins' annotations
+	NetworkUnavail  *Condition        // the NetworkUnavailable condition, if the node has one
+	ReadyCondition  *Condition
+	AllocatablePods int64
+	Zone            string
+	InstanceType    string
+	Kernel          string
+	Runtime         string
+	OSImage         string
+	OS              string
+	// FromPods is set when the node could not be read and was derived from its pods.
+	FromPods bool
+}
+
+// Condition is a node condition's status, reason and message.
+type Condition struct {
+	Status  string `json:"status"`
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// Inventory is the cluster's network state that every command stands on.
+type Inventory struct {
+	Nodes    []Node
+	Pods     []Pod
+	Evidence Evidence
+	// Notes say what could not be read and what was done instead; shown on stderr.
+	Notes []string
+	// PodsNamespace is set when pods could only be listed in one namespace.
+	PodsNamespace string
+}
