@@ -351,18 +351,29 @@ func awsVPCCNI() scenario {
 func exhausted() scenario {
 	nodes := kubeadmNodes(6, "worker", "10.10.0", "", nil)
 	// The first four joined earlier and hold the four /24s of the /22; the last two get CIDRNotAvailable.
+	// Flannel (host-gw) runs only where a node has a subnet: the last two carry none of its marks.
 	for i := 0; i < 4; i++ {
 		nodes[i].podCIDR = fmt.Sprintf("10.244.%d.0/24", i)
+		nodes[i].netReason = "FlannelIsUp"
+		nodes[i].annotations = map[string]string{
+			"flannel.alpha.coreos.com/backend-type":        "host-gw",
+			"flannel.alpha.coreos.com/backend-data":        "null",
+			"flannel.alpha.coreos.com/kube-subnet-manager": "true",
+			"flannel.alpha.coreos.com/public-ip":           nodes[i].ip,
+		}
 	}
 	var objs []obj
 	for _, n := range nodes {
 		objs = append(objs, nodeObj(n))
 	}
 	objs = append(objs, daemonSet("kube-system", "kube-proxy", true), kubeProxyCM("10.244.0.0/22", "iptables"),
-		kubeadmCM("10.244.0.0/22", "10.96.0.0/12"))
+		kubeadmCM("10.244.0.0/22", "10.96.0.0/12"), ns("kube-flannel"), daemonSet("kube-flannel", "kube-flannel-ds", true),
+		configMap("kube-flannel", "kube-flannel-cfg", map[string]string{
+			"net-conf.json": "{\n  \"Network\": \"10.244.0.0/22\",\n  \"Backend\": {\n    \"Type\": \"host-gw\"\n  }\n}\n",
+		}))
 	// Only the first four nodes can get a /24 out of the /22; pods are placed there.
 	objs = append(objs, dnsAndApps(nodes[:4], "10.96.0.10", noIPs, 5)...)
 	return scenario{name: "exhausted", objs: objs, env: env(
-		"DESCRIPTION", "a kubeadm cluster whose cluster CIDR (/22) holds only four /24 node CIDRs for six nodes",
+		"DESCRIPTION", "kubeadm with Flannel host-gw whose cluster CIDR (/22) holds only four /24 node CIDRs for six nodes",
 		"CLUSTER_CIDR", "10.244.0.0/22", "NODE_MASK", "24", "SERVICE_CIDR", "10.96.0.0/12")}
 }

@@ -157,10 +157,14 @@ func nodeWarnings(n *Node, nw Network, ev *Evidence, c *podCounts) []Warning {
 	if n.FromPods {
 		return nil
 	}
-	if len(n.PodCIDRs) == 0 && nw.UsesNodePodCIDR(ev) {
-		msg := fmt.Sprintf("node %s has no pod CIDR, and %s hands out pod addresses from it: pods scheduled there cannot start", n.Name, nw.Model)
-		if e, ok := ev.CIDRNotAvailable[n.Name]; ok {
-			msg += fmt.Sprintf("; event CIDRNotAvailable: %q: the cluster CIDR is exhausted, widen it (--cluster-cidr) or remove nodes", e)
+	event, starved := ev.CIDRNotAvailable[n.Name]
+	if len(n.PodCIDRs) == 0 && (nw.UsesNodePodCIDR(ev) || nw.Model == ModelUnknown && starved) {
+		msg := fmt.Sprintf("node %s has no pod CIDR: pods scheduled there cannot get an address", n.Name)
+		if nw.Model != ModelUnknown {
+			msg = fmt.Sprintf("node %s has no pod CIDR, and %s hands out pod addresses from it: pods scheduled there cannot get an address", n.Name, nw.Model)
+		}
+		if starved {
+			msg += fmt.Sprintf("; event CIDRNotAvailable: %q: the cluster CIDR is exhausted, widen it (kube-controller-manager --cluster-cidr) or remove nodes", event)
 		}
 		w = append(w, Warning{Kind: WarnNoPodCIDR, Object: obj, Message: msg})
 	}
