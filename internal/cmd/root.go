@@ -22,7 +22,12 @@ type GlobalOptions struct {
 
 // NewCmdRoot builds `kubectl podnet` with every subcommand.
 func NewCmdRoot(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	g := &GlobalOptions{ConfigFlags: flags, Streams: streams, Color: "auto", NewClients: NewClientsFromFlags}
+	return newCmdRoot(flags, streams, NewClientsFromFlags)
+}
+
+// newCmdRoot is NewCmdRoot with the client factory given, so that tests can use fakes.
+func newCmdRoot(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, clients ClientFactory) *cobra.Command {
+	g := &GlobalOptions{ConfigFlags: flags, Streams: streams, Color: "auto", NewClients: clients}
 	cmd := &cobra.Command{
 		Use:   "podnet",
 		Short: "Make Kubernetes pod networking visible",

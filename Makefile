@@ -1,0 +1,72 @@
+# kubectl-podnet. The two commands a newcomer needs: `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+GO        ?= go
+BIN_DIR   := $(CURDIR)/bin
+PLUGIN    := $(BIN_DIR)/kubectl-podnet
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+DATE      ?= $(shell git log -1 --format=%cd --date=format:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo unknown)
+LDFLAGS   := -s -w -X github.com/podnet/kubectl-podnet/internal/version.Version=$(VERSION) \
+             -X github.com/podnet/kubectl-podnet/internal/version.Commit=$(COMMIT) \
+             -X github.com/podnet/kubectl-podnet/internal/version.Date=$(DATE)
+DEMO_CLUSTER ?= podnet-demo
+SCENARIO  ?= aks-kubenet
+export CGO_ENABLED := 0
+export GOFLAGS := -buildvcs=false
+
+.PHONY: build
+build: ## build bin/kubectl-podnet
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(PLUGIN) ./cmd/kubectl-podnet
+
+.PHONY: deps
+deps: ## install the Debian packages the scripts and tests use (only those missing)
+	@hack/deps.sh
+
+.PHONY: cluster-bins
+cluster-bins: deps ## build (or find cached) etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok
+	@hack/cluster build >/dev/null
+
+.PHONY: cluster-up
+cluster-up: cluster-bins ## start a local control plane with SCENARIO (default aks-kubenet)
+	@hack/cluster up --name $(DEMO_CLUSTER) --scenario $(SCENARIO)
+
+.PHONY: cluster-down
+cluster-down: ## stop every local control plane this checkout started
+	@hack/cluster down --all
+
+.PHONY: demo
+demo: build cluster-bins ## build the plugin, start the local control plane with aks-kubenet, run `kubectl podnet nodes`
+	@hack/demo.sh $(DEMO_CLUSTER) $(SCENARIO)
+
+.PHONY: fmt-check
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+.PHONY: vet
+vet:
+	$(GO) vet ./...
+
+.PHONY: tidy-check
+tidy-check:
+	$(GO) mod tidy -diff
+
+.PHONY: unit
+unit: ## unit and command tests, with the race detector
+	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
+
+.PHONY: e2e
+e2e: build cluster-bins ## end-to-end tests: the built binary against real local control planes
+	PODNET_BIN=$(PLUGIN) $(GO) test -tags e2e -count=1 -timeout 30m ./test/e2e/...
+
+.PHONY: test
+test: deps fmt-check vet tidy-check unit e2e ## everything CI runs
+
+.PHONY: bench
+bench: build cluster-bins ## benchmark `nodes` against kubectl and a raw paged LIST on a synthetic cluster
+	@hack/bench.sh
+
+.PHONY: help
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'

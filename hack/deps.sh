@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the scripts and tests need, only those missing (apt-get update first).
+set -euo pipefail
+need=()
+command -v openssl >/dev/null || need+=(openssl)
+command -v ss >/dev/null || need+=(iproute2)
+command -v git >/dev/null || need+=(git)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "deps: missing ${need[*]}; install them: sudo apt-get install ${need[*]}" >&2
+  exit 1
+fi
+echo "deps: installing ${need[*]}" >&2
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
