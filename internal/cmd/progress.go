@@ -12,14 +12,14 @@ import (
 // progress writes a single, rewritten status line to a terminal once work takes over a second:
 // "listing pods: 48,500". On anything but a terminal it writes nothing.
 type progress struct {
-	mu      sync.Mutex
-	w       io.Writer
-	on      bool
-	start   time.Time
-	last    time.Time
-	counts  map[string]int
-	order   []string
-	width   int // length of the line on screen, to blank it out
+	mu     sync.Mutex
+	w      io.Writer
+	on     bool
+	start  time.Time
+	last   time.Time
+	counts map[string]int
+	order  []string
+	width  int // length of the line on screen, to blank it out
 }
 
 // now is swapped in tests.

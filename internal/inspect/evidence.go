@@ -25,6 +25,7 @@ type Evidence struct {
 	Cilium       *CiliumConfig          `json:"cilium,omitempty"`
 	Flannel      *FlannelConfig         `json:"flannel,omitempty"`
 	CalicoPools  []CalicoPool           `json:"calicoPools,omitempty"`
+	CalicoBlocks []CalicoBlock          `json:"calicoBlocks,omitempty"`
 	CiliumNodes  map[string]*CiliumNode `json:"-"`
 	ServiceCIDRs []ServiceCIDR          `json:"serviceCIDRs,omitempty"`
 	// KubernetesServiceIP is the ClusterIP of Service default/kubernetes.
@@ -88,6 +89,32 @@ type CalicoPool struct {
 	NodeSelector string `json:"nodeSelector,omitempty"`
 }
 
+// CalicoBlock is a Calico IPAM block: a CIDR claimed by (affine to) one node, and its allocations.
+type CalicoBlock struct {
+	Name     string       `json:"name"`
+	APIGroup string       `json:"apiGroup"`
+	CIDR     netip.Prefix `json:"cidr"`
+	// Node is the node the block is affine to ("" when the affinity is not a host).
+	Node string `json:"node,omitempty"`
+	// Allocated counts the block's allocated addresses; Borrowed those allocated to pods of other nodes.
+	Allocated int `json:"allocated"`
+	Borrowed  int `json:"borrowed"`
+	// BorrowedBy counts borrowed addresses per borrowing node.
+	BorrowedBy map[string]int `json:"borrowedBy,omitempty"`
+}
+
+// NodeBlocks returns the CIDRs of the blocks affine to node, in address order.
+func (e *Evidence) NodeBlocks(node string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, b := range e.CalicoBlocks {
+		if b.Node == node {
+			out = append(out, b.CIDR)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Addr().Less(out[j].Addr()) })
+	return out
+}
+
 // CiliumNode is the part of a CiliumNode object the network view needs.
 type CiliumNode struct {
 	Name             string         `json:"name"`
@@ -134,6 +161,11 @@ func (g *gatherer) gatherEvidence(ctx context.Context) Evidence {
 	for _, gvr := range []schema.GroupVersionResource{GVRCalicoPoolsV1, GVRCalicoPoolsV3} {
 		if ev.Resources[gvrKey(gvr)] {
 			g.readCalicoPools(ctx, &ev, gvr)
+		}
+	}
+	for _, gvr := range []schema.GroupVersionResource{GVRCalicoBlocksV1, GVRCalicoBlocksV3} {
+		if ev.Resources[gvrKey(gvr)] {
+			g.readCalicoBlocks(ctx, &ev, gvr)
 		}
 	}
 	if ev.Resources[gvrKey(GVRCiliumNodes)] {
@@ -318,6 +350,63 @@ func (g *gatherer) readCalicoPools(ctx context.Context, ev *Evidence, gvr schema
 		}
 		ev.CalicoPools = append(ev.CalicoPools, p)
 	}
+}
+
+func (g *gatherer) readCalicoBlocks(ctx context.Context, ev *Evidence, gvr schema.GroupVersionResource) {
+	list, err := g.dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		ev.Unknown = append(ev.Unknown, fmt.Sprintf("Calico IPAMBlocks (%s/%s): %s", gvr.Group, gvr.Version, reason(err)))
+		return
+	}
+	seen := map[string]bool{}
+	for _, b := range ev.CalicoBlocks {
+		seen[b.CIDR.String()] = true
+	}
+	for _, it := range list.Items {
+		b, ok := parseCalicoBlock(&it, gvr.Group)
+		if ok && !seen[b.CIDR.String()] {
+			ev.CalicoBlocks = append(ev.CalicoBlocks, b)
+		}
+	}
+}
+
+// parseCalicoBlock reads an IPAMBlock: allocations[i] is an index into attributes (or null when
+// address i is free); an attribute's secondary.node names the node of the pod that holds it.
+func parseCalicoBlock(it *unstructured.Unstructured, group string) (CalicoBlock, bool) {
+	b := CalicoBlock{Name: it.GetName(), APIGroup: group}
+	cidr, _, _ := unstructured.NestedString(it.Object, "spec", "cidr")
+	p, err := netip.ParsePrefix(cidr)
+	if err != nil {
+		return b, false
+	}
+	b.CIDR = p.Masked()
+	aff, _, _ := unstructured.NestedString(it.Object, "spec", "affinity")
+	b.Node = strings.TrimPrefix(aff, "host:")
+	if b.Node == aff {
+		b.Node = ""
+	}
+	attrs, _, _ := unstructured.NestedSlice(it.Object, "spec", "attributes")
+	allocs, _, _ := unstructured.NestedSlice(it.Object, "spec", "allocations")
+	for _, a := range allocs {
+		if a == nil {
+			continue
+		}
+		b.Allocated++
+		i := toInt(a)
+		if i < 0 || i >= len(attrs) {
+			continue
+		}
+		am, _ := attrs[i].(map[string]any)
+		sec, _ := am["secondary"].(map[string]any)
+		if n, _ := sec["node"].(string); n != "" && b.Node != "" && n != b.Node {
+			b.Borrowed++
+			if b.BorrowedBy == nil {
+				b.BorrowedBy = map[string]int{}
+			}
+			b.BorrowedBy[n]++
+		}
+	}
+	return b, true
 }
 
 func toInt(v any) int {

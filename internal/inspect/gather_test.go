@@ -3,6 +3,7 @@ package inspect
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -31,6 +32,7 @@ func fakeClients(objs []runtime.Object, dyn []runtime.Object, resources []*metav
 	scheme := runtime.NewScheme()
 	d := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(scheme, map[schema.GroupVersionResource]string{
 		GVRCiliumNodes: "CiliumNodeList", GVRCalicoPoolsV1: "IPPoolList", GVRCalicoPoolsV3: "IPPoolList", GVRServiceCIDRs: "ServiceCIDRList",
+		GVRCalicoBlocksV1: "IPAMBlockList", GVRCalicoBlocksV3: "IPAMBlockList",
 	}, dyn...)
 	return Clients{Kube: kube, Dynamic: d, Discovery: kube.Discovery()}, kube
 }
@@ -129,7 +131,7 @@ func TestGatherPagesPods(t *testing.T) {
 func TestGatherEvidence(t *testing.T) {
 	resources := []*metav1.APIResourceList{
 		{GroupVersion: "cilium.io/v2", APIResources: []metav1.APIResource{{Name: "ciliumnodes"}}},
-		{GroupVersion: "crd.projectcalico.org/v1", APIResources: []metav1.APIResource{{Name: "ippools"}}},
+		{GroupVersion: "crd.projectcalico.org/v1", APIResources: []metav1.APIResource{{Name: "ippools"}, {Name: "ipamblocks"}}},
 	}
 	cn := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "cilium.io/v2", "kind": "CiliumNode", "metadata": map[string]any{"name": "n1"},
 		"spec": map[string]any{"addresses": []any{map[string]any{"type": "CiliumInternalIP", "ip": "10.0.1.93"}}, "ipam": map[string]any{"podCIDRs": []any{"10.0.1.0/24"}},
@@ -137,10 +139,17 @@ func TestGatherEvidence(t *testing.T) {
 		"status": map[string]any{"ipam": map[string]any{"used": map[string]any{"10.0.1.20": map[string]any{}, "10.0.1.21": map[string]any{}}}}}}
 	pool := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "crd.projectcalico.org/v1", "kind": "IPPool", "metadata": map[string]any{"name": "default-ipv4-ippool"},
 		"spec": map[string]any{"cidr": "192.168.0.0/16", "vxlanMode": "Always", "natOutgoing": true}}}
+	block := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "crd.projectcalico.org/v1", "kind": "IPAMBlock", "metadata": map[string]any{"name": "192-168-1-0-26"},
+		"spec": map[string]any{"cidr": "192.168.1.0/26", "affinity": "host:n1", "allocations": []any{int64(0), nil, int64(1), int64(2)},
+			"attributes": []any{
+				map[string]any{"handle_id": "vxlan-tunnel-addr-n1", "secondary": map[string]any{"node": "n1", "type": "vxlanTunnelAddress"}},
+				map[string]any{"handle_id": "k8s-pod-network.a", "secondary": map[string]any{"node": "n1", "pod": "a", "namespace": "x"}},
+				map[string]any{"handle_id": "k8s-pod-network.b", "secondary": map[string]any{"node": "n2", "pod": "b", "namespace": "x"}},
+			}}}}
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "kube-proxy"}, Data: map[string]string{"config.conf": "mode: ipvs\nclusterCIDR: 10.244.0.0/16\n"}}
 	ds := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "cilium"}, Status: appsv1.DaemonSetStatus{DesiredNumberScheduled: 3, NumberReady: 2}}
 	ignored := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "node-exporter"}}
-	c, kube := fakeClients([]runtime.Object{cm, ds, ignored}, []runtime.Object{cn, pool}, resources)
+	c, kube := fakeClients([]runtime.Object{cm, ds, ignored}, []runtime.Object{cn, pool, block}, resources)
 	forbid(kube, "get", "configmaps", "*")
 	// configmaps forbidden: kube-proxy is unknown, not an error
 	inv, err := Gather(context.Background(), c, Options{})
@@ -157,6 +166,10 @@ func TestGatherEvidence(t *testing.T) {
 	wantPools := []CalicoPool{{Name: "default-ipv4-ippool", APIGroup: "crd.projectcalico.org", CIDR: "192.168.0.0/16", BlockSize: 26, IPIPMode: "Never", VXLANMode: "Always", NATOutgoing: true}}
 	if diff := cmp.Diff(wantPools, ev.CalicoPools); diff != "" {
 		t.Errorf("pools (-want +got):\n%s", diff)
+	}
+	wantBlocks := []CalicoBlock{{Name: "192-168-1-0-26", APIGroup: "crd.projectcalico.org", CIDR: netip.MustParsePrefix("192.168.1.0/26"), Node: "n1", Allocated: 3, Borrowed: 1, BorrowedBy: map[string]int{"n2": 1}}}
+	if diff := cmp.Diff(wantBlocks, ev.CalicoBlocks, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
+		t.Errorf("blocks (-want +got):\n%s", diff)
 	}
 	if ev.KubeProxy != nil {
 		t.Errorf("kube-proxy config read although forbidden: %+v", ev.KubeProxy)

@@ -127,6 +127,10 @@ func BuildNodes(inv *Inventory) *NodesReport {
 			// Cilium cluster-pool IPAM: the node's CIDRs live in its CiliumNode.
 			row.PodCIDRs = prefixStrings(cn.PodCIDRs)
 		}
+		if nets[i].Model == ModelCalico && len(ev.CalicoBlocks) > 0 {
+			// Calico IPAM ignores spec.podCIDRs: the node's addresses come from its affine blocks.
+			row.PodCIDRs = prefixStrings(ev.NodeBlocks(n.Name))
+		}
 		r.Nodes = append(r.Nodes, row)
 		r.Warnings = append(r.Warnings, nodeWarnings(n, nets[i], ev, &counts[i])...)
 	}

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"net/netip"
 	"sort"
 	"strings"
 	"testing"
@@ -119,6 +120,24 @@ func checkAgainstAPI(t *testing.T, c *cluster, rep *inspect.NodesReport) {
 			}
 		}
 	}
+	// Calico: a node's addresses come from the IPAM blocks affine to it (either API group)
+	calicoBlocks := map[string][]string{}
+	for _, group := range []string{"crd.projectcalico.org", "projectcalico.org"} {
+		if !strings.Contains(c.kubectl(t, "api-resources", "--api-group", group, "-o", "name"), "ipamblocks") {
+			continue
+		}
+		var bl unstructured.UnstructuredList
+		c.kubectlJSON(t, &bl, "get", "ipamblocks."+group)
+		for _, b := range bl.Items {
+			aff, _, _ := unstructured.NestedString(b.Object, "spec", "affinity")
+			cidr, _, _ := unstructured.NestedString(b.Object, "spec", "cidr")
+			node := strings.TrimPrefix(aff, "host:")
+			calicoBlocks[node] = append(calicoBlocks[node], cidr)
+		}
+	}
+	for _, bs := range calicoBlocks {
+		sort.Slice(bs, func(i, j int) bool { return netip.MustParsePrefix(bs[i]).Addr().Less(netip.MustParsePrefix(bs[j]).Addr()) })
+	}
 	podsOn := map[string]int{}
 	for _, p := range pods.Items {
 		if !p.Spec.HostNetwork && len(p.Status.PodIPs) > 0 && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
@@ -147,6 +166,9 @@ func checkAgainstAPI(t *testing.T, c *cluster, rep *inspect.NodesReport) {
 		cidrs := n.Spec.PodCIDRs
 		if cc, ok := ciliumCIDRs[n.Name]; ok {
 			cidrs = cc
+		}
+		if got.Network.Model == "calico" {
+			cidrs = calicoBlocks[n.Name]
 		}
 		if cidrs == nil {
 			cidrs = []string{}
