@@ -59,7 +59,7 @@ func NewClientsFromFlags(flags *genericclioptions.ConfigFlags) (*Clients, error)
 		return nil, kubeconfigError(err)
 	}
 	return &Clients{
-		Clients:   inspect.Clients{Kube: kube, Dynamic: dyn, Discovery: kube.Discovery()},
+		Clients:   inspect.Clients{Kube: kube, Dynamic: dyn, Discovery: kube.Discovery(), CoreREST: kube.CoreV1().RESTClient()},
 		Server:    cfg.Host,
 		Namespace: ns, NamespaceExplicit: explicit,
 	}, nil

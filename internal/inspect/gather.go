@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
 
 // PageSize is the number of objects asked for per LIST request.
@@ -24,6 +26,9 @@ type Clients struct {
 	Kube      kubernetes.Interface
 	Dynamic   dynamic.Interface
 	Discovery discovery.DiscoveryInterface
+	// CoreREST, when set, is the core/v1 REST client pods are paged through as raw bytes and
+	// decoded lean; without it (client-go fakes) the typed client is used.
+	CoreREST rest.Interface
 }
 
 // Options say what to gather.
@@ -37,6 +42,7 @@ type Options struct {
 }
 
 type gatherer struct {
+	rest      rest.Interface
 	kube      kubernetes.Interface
 	dynamic   dynamic.Interface
 	discovery discovery.DiscoveryInterface
@@ -46,7 +52,7 @@ type gatherer struct {
 // Gather reads nodes, pods and the network plugin's evidence, all at once. Listing nodes or pods
 // being forbidden is not an error: the inventory says so in Notes and does what it can.
 func Gather(ctx context.Context, c Clients, opts Options) (*Inventory, error) {
-	g := &gatherer{kube: c.Kube, dynamic: c.Dynamic, discovery: c.Discovery, opts: opts}
+	g := &gatherer{rest: c.CoreREST, kube: c.Kube, dynamic: c.Dynamic, discovery: c.Discovery, opts: opts}
 	inv := &Inventory{}
 	var nodesErr, podsErr error
 	eg, ectx := errgroup.WithContext(ctx)
@@ -115,38 +121,62 @@ func (g *gatherer) listNodes(ctx context.Context) ([]Node, error) {
 	}
 }
 
-// listPods pages through pods with a fetcher goroutine, so that the next page is requested and
-// decoded while the previous one is reduced. Only reduced pods are kept.
+// listPods pages through pods with a fetcher goroutine, so that the next page is requested while
+// the previous one is decoded; only reduced pods are kept. A continue token that expires during a
+// long listing (410 Gone) restarts the listing once.
 func (g *gatherer) listPods(ctx context.Context, ns string) ([]Pod, error) {
+	pods, err := g.listPodsOnce(ctx, ns)
+	if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
+		pods, err = g.listPodsOnce(ctx, ns)
+	}
+	return pods, err
+}
+
+// podPage is one page of pods: raw bytes (lean decoding) or typed objects (fakes).
+type podPage struct {
+	raw       []byte
+	typed     *corev1.PodList
+	remaining int64
+}
+
+func (g *gatherer) listPodsOnce(ctx context.Context, ns string) ([]Pod, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pages := make(chan *corev1.PodList, 1)
+	pages := make(chan podPage, 1)
 	errc := make(chan error, 1)
 	go func() {
 		defer close(pages)
 		cont := ""
 		for {
-			list, err := g.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{Limit: PageSize, Continue: cont})
+			page, next, err := g.fetchPodPage(ctx, ns, cont)
 			if err != nil {
 				errc <- err
 				return
 			}
 			select {
-			case pages <- list:
+			case pages <- page:
 			case <-ctx.Done():
 				errc <- ctx.Err()
 				return
 			}
-			if cont = list.Continue; cont == "" {
+			if cont = next; cont == "" {
 				return
 			}
 		}
 	}()
 	in := newInterner()
 	var out []Pod
-	for list := range pages {
-		for i := range list.Items {
-			out = append(out, reducePod(&list.Items[i], in))
+	var err error
+	for page := range pages {
+		if out == nil && page.remaining >= 0 {
+			out = make([]Pod, 0, PageSize+int(page.remaining))
+		}
+		if page.typed != nil {
+			for i := range page.typed.Items {
+				out = append(out, reducePod(&page.typed.Items[i], in))
+			}
+		} else if out, err = decodePodPage(page.raw, in, out); err != nil {
+			return nil, err
 		}
 		if g.opts.Progress != nil {
 			g.opts.Progress("pods", len(out))
@@ -160,9 +190,48 @@ func (g *gatherer) listPods(ctx context.Context, ns string) ([]Pod, error) {
 	return out, nil
 }
 
+func (g *gatherer) fetchPodPage(ctx context.Context, ns, cont string) (podPage, string, error) {
+	if g.rest == nil {
+		list, err := g.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{Limit: PageSize, Continue: cont})
+		if err != nil {
+			return podPage{}, "", err
+		}
+		rem := int64(-1)
+		if list.RemainingItemCount != nil {
+			rem = *list.RemainingItemCount
+		}
+		return podPage{typed: list, remaining: rem}, list.Continue, nil
+	}
+	req := g.rest.Get().Resource("pods").Param("limit", strconv.Itoa(PageSize))
+	if ns != "" {
+		req = req.Namespace(ns)
+	}
+	if cont != "" {
+		req = req.Param("continue", cont)
+	}
+	body, err := req.Do(ctx).Raw()
+	if err != nil {
+		return podPage{}, "", err
+	}
+	meta, err := pageMeta(body)
+	if err != nil {
+		return podPage{}, "", fmt.Errorf("reading a page of pods: %w", err)
+	}
+	return podPage{raw: body, remaining: meta.remaining}, meta.cont, nil
+}
+
 type interner map[string]string
 
 func newInterner() interner { return interner{} }
+
+func (in interner) getBytes(b []byte) string {
+	if v, ok := in[string(b)]; ok {
+		return v
+	}
+	s := string(b)
+	in[s] = s
+	return s
+}
 
 func (in interner) get(s string) string {
 	if v, ok := in[s]; ok {

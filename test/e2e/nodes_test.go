@@ -136,7 +136,9 @@ func checkAgainstAPI(t *testing.T, c *cluster, rep *inspect.NodesReport) {
 		}
 	}
 	for _, bs := range calicoBlocks {
-		sort.Slice(bs, func(i, j int) bool { return netip.MustParsePrefix(bs[i]).Addr().Less(netip.MustParsePrefix(bs[j]).Addr()) })
+		sort.Slice(bs, func(i, j int) bool {
+			return netip.MustParsePrefix(bs[i]).Addr().Less(netip.MustParsePrefix(bs[j]).Addr())
+		})
 	}
 	podsOn := map[string]int{}
 	for _, p := range pods.Items {

@@ -1,0 +1,46 @@
+// Command bench measures `kubectl podnet nodes` against kubectl and against the floor (a raw paged
+// protobuf LIST of the same nodes and pods, read and discarded) on one synthetic cluster.
+//
+//	bench load    --kubeconfig K --etcd URL --nodes N --pods P   write a synthetic cluster into etcd
+//	bench floor   --kubeconfig K                                 the floor, run as its own process
+//	bench measure --kubeconfig K --plugin BIN --kubectl BIN      run all three, print figures and ratios
+//
+// It lives in its own module so that the etcd client never reaches the plugin's go.sum.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: bench load|floor|measure [flags]")
+		os.Exit(2)
+	}
+	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
+	kubeconfig := fs.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the cluster")
+	etcd := fs.String("etcd", "", "etcd client URL (load)")
+	nodes := fs.Int("nodes", 5000, "nodes to write (load)")
+	pods := fs.Int("pods", 150000, "pods to write (load)")
+	plugin := fs.String("plugin", "", "kubectl-podnet binary (measure)")
+	kubectl := fs.String("kubectl", "", "kubectl binary (measure)")
+	runs := fs.Int("runs", 1, "runs of each command; the best wall time and the highest RSS are kept (measure)")
+	_ = fs.Parse(os.Args[2:])
+	var err error
+	switch os.Args[1] {
+	case "load":
+		err = load(*kubeconfig, *etcd, *nodes, *pods)
+	case "floor":
+		err = floor(*kubeconfig)
+	case "measure":
+		err = measure(*kubeconfig, *plugin, *kubectl, *runs)
+	default:
+		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: error: %v\n", err)
+		os.Exit(1)
+	}
+}
