@@ -16,13 +16,13 @@ import (
 type obj = map[string]any
 
 type node struct {
-	name, ip, extIP, zone, itype, provider, kernel, runtime, os string
-	labels, annotations                                         map[string]string
-	maxPods                                                     int
-	netReason                                                   string // NetworkUnavailable reason; "" = no condition
-	netUnavailable                                              bool
-	unmanaged                                                   bool   // not run by kwok: stays NotReady
-	podCIDR                                                     string // pre-set (allocated before); "" = left to node IPAM
+	name, ip, ip6, extIP, zone, itype, provider, kernel, runtime, os string
+	labels, annotations                                              map[string]string
+	maxPods                                                          int
+	netReason                                                        string // NetworkUnavailable reason; "" = no condition
+	netUnavailable                                                   bool
+	unmanaged                                                        bool   // not run by kwok: stays NotReady
+	podCIDR                                                          string // pre-set (allocated before); "" = left to node IPAM
 }
 
 type pod struct {
@@ -102,6 +102,9 @@ func nodeObj(n node) obj {
 		ann[k] = v
 	}
 	addrs := []any{obj{"type": "InternalIP", "address": n.ip}}
+	if n.ip6 != "" {
+		addrs = append(addrs, obj{"type": "InternalIP", "address": n.ip6})
+	}
 	if n.extIP != "" {
 		addrs = append(addrs, obj{"type": "ExternalIP", "address": n.extIP})
 	}

@@ -89,24 +89,30 @@ func flannelVXLAN() scenario {
 		return map[string]string{
 			"flannel.alpha.coreos.com/backend-type":        "vxlan",
 			"flannel.alpha.coreos.com/backend-data":        fmt.Sprintf(`{"VNI":1,"VtepMAC":"5e:2a:91:0c:3b:%02x"}`, 0x10+i),
+			"flannel.alpha.coreos.com/backend-v6-data":     fmt.Sprintf(`{"VNI":1,"VtepMAC":"5e:2a:91:0c:3c:%02x"}`, 0x10+i),
 			"flannel.alpha.coreos.com/kube-subnet-manager": "true",
 			"flannel.alpha.coreos.com/public-ip":           fmt.Sprintf("192.168.56.%d", 11+i),
+			"flannel.alpha.coreos.com/public-ipv6":         fmt.Sprintf("fd00:56::%d", 11+i),
 		}
 	})
+	// dual-stack: every node has an IPv6 InternalIP, a pod CIDR per family, pods an IP per family
+	for i := range nodes {
+		nodes[i].ip6 = fmt.Sprintf("fd00:56::%d", 11+i)
+	}
 	var objs []obj
 	for _, n := range nodes {
 		objs = append(objs, nodeObj(n))
 	}
 	objs = append(objs, ns("kube-flannel"), daemonSet("kube-flannel", "kube-flannel-ds", true), daemonSet("kube-system", "kube-proxy", true),
 		configMap("kube-flannel", "kube-flannel-cfg", map[string]string{
-			"net-conf.json": "{\n  \"Network\": \"10.244.0.0/16\",\n  \"EnableNFTables\": false,\n  \"Backend\": {\n    \"Type\": \"vxlan\"\n  }\n}\n",
+			"net-conf.json": "{\n  \"Network\": \"10.244.0.0/16\",\n  \"EnableIPv6\": true,\n  \"IPv6Network\": \"fd00:10:244::/56\",\n  \"Backend\": {\n    \"Type\": \"vxlan\"\n  }\n}\n",
 			"cni-conf.json": `{"name":"cbr0","cniVersion":"0.3.1","plugins":[{"type":"flannel","delegate":{"hairpinMode":true,"isDefaultGateway":true}},{"type":"portmap","capabilities":{"portMappings":true}}]}`,
 		}),
-		kubeProxyCM("10.244.0.0/16", "iptables"), kubeadmCM("10.244.0.0/16", "10.96.0.0/12"))
+		kubeProxyCM("10.244.0.0/16,fd00:10:244::/56", "iptables"), kubeadmCM("10.244.0.0/16,fd00:10:244::/56", "10.96.0.0/12,fd00:10:96::/112"))
 	objs = append(objs, dnsAndApps(nodes, "10.96.0.10", noIPs, 3)...)
 	return scenario{name: "flannel-vxlan", objs: objs, env: env(
-		"DESCRIPTION", "kubeadm with Flannel VXLAN: a /24 per node, flannel.1 (VNI 1, UDP 8472)",
-		"CLUSTER_CIDR", "10.244.0.0/16", "NODE_MASK", "24", "SERVICE_CIDR", "10.96.0.0/12")}
+		"DESCRIPTION", "kubeadm, dual-stack, with Flannel VXLAN: a /24 and a /64 per node, flannel.1 and flannel-v6.1 (VNI 1, UDP 8472)",
+		"CLUSTER_CIDR", "10.244.0.0/16,fd00:10:244::/56", "NODE_MASK", "24,64", "SERVICE_CIDR", "10.96.0.0/12,fd00:10:96::/112")}
 }
 
 // calicoBlock describes one IPAM block: its CIDR, the node it is affine to, and pods in it.

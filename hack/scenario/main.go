@@ -188,7 +188,7 @@ func (l *loader) applyAll(ctx context.Context, objs []*unstructured.Unstructured
 }
 
 func (l *loader) apply(ctx context.Context, o *unstructured.Unstructured) error {
-	ri, m, err := l.resource(o)
+	ri, _, err := l.resource(o)
 	if err != nil {
 		return err
 	}
@@ -210,11 +210,9 @@ func (l *loader) apply(ctx context.Context, o *unstructured.Unstructured) error 
 	if err != nil {
 		return err
 	}
-	pt := types.MergePatchType
-	if m.GroupVersionKind.Group == "" {
-		pt = types.StrategicMergePatchType // built-in types: conditions and addresses merge by type
-	}
-	_, err = ri.Patch(ctx, o.GetName(), pt, patch, metav1.PatchOptions{FieldManager: fieldManager}, "status")
+	// A JSON merge patch replaces lists whole: a strategic merge would fold a dual-stack node's two
+	// InternalIP addresses into one (addresses merge by type). kwok re-adds the conditions it owns.
+	_, err = ri.Patch(ctx, o.GetName(), types.MergePatchType, patch, metav1.PatchOptions{FieldManager: fieldManager}, "status")
 	if apierrors.IsNotFound(err) {
 		// A custom resource without a status subresource keeps status in the main object.
 		_, err = ri.Patch(ctx, o.GetName(), types.MergePatchType, patch, metav1.PatchOptions{FieldManager: fieldManager})

@@ -269,11 +269,10 @@ func NodeTunnel(n *Node, nw Network, ev *Evidence) *Tunnel {
 			return nil // host-gw and friends route without a tunnel device
 		}
 		t := &Tunnel{Kind: nw.Mode, Device: dev}
-		// flannel gives its tunnel device the network address of the node's subnet
+		// flannel gives its tunnel device (flannel.1, and flannel-v6.1 for IPv6) the network
+		// address of the node's subnet of that family
 		for _, p := range n.PodCIDRs {
-			if p.Addr().Is4() {
-				t.Addresses = append(t.Addresses, p.Masked().Addr().String())
-			}
+			t.Addresses = append(t.Addresses, p.Masked().Addr().String())
 		}
 		return t
 	case ModelCilium:

@@ -69,7 +69,7 @@ func TestNodeTunnel(t *testing.T) {
 		{"calico vxlan dual", Node{Annotations: map[string]string{annCalicoVXLANTunnel: "192.168.5.64", annCalicoVXLANTunnelV6: "fd5f::40"}}, Network{Model: ModelCalico, Mode: "vxlan"}, Evidence{}, "vxlan 192.168.5.64,fd5f::40"},
 		{"calico ipip", Node{Annotations: map[string]string{annCalicoIPIPTunnel: "192.168.5.64"}}, Network{Model: ModelCalico, Mode: "ipip-crosssubnet"}, Evidence{}, "ipip 192.168.5.64"},
 		{"calico bgp", Node{}, Network{Model: ModelCalico, Mode: "bgp"}, Evidence{}, "-"},
-		{"flannel vxlan uses the subnet address", Node{PodCIDRs: cidr}, Network{Model: ModelFlannel, Mode: "vxlan"}, Evidence{}, "vxlan 10.244.3.0"},
+		{"flannel vxlan uses the subnet addresses", Node{PodCIDRs: cidr}, Network{Model: ModelFlannel, Mode: "vxlan"}, Evidence{}, "vxlan 10.244.3.0,fd00:10:244:3::"},
 		{"flannel host-gw has no tunnel", Node{PodCIDRs: cidr}, Network{Model: ModelFlannel, Mode: "host-gw"}, Evidence{}, "-"},
 		{"cilium from CiliumNode", Node{Name: "n"}, Network{Model: ModelCilium, Mode: "vxlan"},
 			Evidence{CiliumNodes: map[string]*CiliumNode{"n": {CiliumInternalIP: []netip.Addr{netip.MustParseAddr("10.0.1.93")}}}}, "vxlan 10.0.1.93"},

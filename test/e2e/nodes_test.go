@@ -23,11 +23,12 @@ type scenarioWant struct {
 	podCIDR     string // the cluster pod CIDR shown first
 	serviceCIDR string
 	warnings    []string // "Kind object"
+	dualStack   bool     // every node has an InternalIP and a pod CIDR of each family
 }
 
 var scenarioWants = map[string]scenarioWant{
 	"aks-kubenet":       {network: "kubenet", podCIDR: "10.244.0.0/16", serviceCIDR: "10.0.0.0/16"},
-	"flannel-vxlan":     {network: "flannel/vxlan", tunnelKind: "vxlan", podCIDR: "10.244.0.0/16", serviceCIDR: "10.96.0.0/12"},
+	"flannel-vxlan":     {network: "flannel/vxlan", tunnelKind: "vxlan", podCIDR: "10.244.0.0/16", serviceCIDR: "10.96.0.0/12", dualStack: true},
 	"calico-vxlan":      {network: "calico/vxlan", tunnelKind: "vxlan", podCIDR: "192.168.0.0/16", serviceCIDR: "10.96.0.0/12", warnings: []string{"CalicoAddressMismatch node/calico-node-3"}},
 	"calico-ipip":       {network: "calico/ipip", tunnelKind: "ipip", podCIDR: "192.168.0.0/16", serviceCIDR: "10.96.0.0/12", warnings: []string{"CalicoAddressMismatch node/calico-node-3"}},
 	"cilium-vxlan":      {network: "cilium/vxlan", tunnelKind: "vxlan", podCIDR: "10.0.0.0/8", serviceCIDR: "10.96.0.0/12"},
@@ -59,6 +60,9 @@ func TestNodesOnEveryScenario(t *testing.T) {
 				t.Errorf("cluster network = %s (evidence %v), want %s", got, rep.Cluster.Network.Evidence, want.network)
 			}
 			for _, n := range rep.Nodes {
+				if want.dualStack && (len(n.InternalIPs) != 2 || len(n.PodCIDRs) != 2) {
+					t.Errorf("dual-stack node %s: internal IPs %v, pod CIDRs %v; want one of each family", n.Name, n.InternalIPs, n.PodCIDRs)
+				}
 				if n.Network.String() != want.network {
 					t.Errorf("node %s network = %s, want %s", n.Name, n.Network, want.network)
 				}
@@ -190,8 +194,12 @@ func checkAgainstAPI(t *testing.T, c *cluster, rep *inspect.NodesReport) {
 				t.Errorf("node %s calico tunnel (-annotation +report):\n%s", n.Name, diff)
 			}
 		case got.Network.Model == "flannel" && len(n.Spec.PodCIDRs) > 0:
-			if want := strings.Split(n.Spec.PodCIDRs[0], "/")[0]; len(got.Tunnel.Addresses) != 1 || got.Tunnel.Addresses[0] != want {
-				t.Errorf("node %s flannel tunnel = %v, want %s", n.Name, got.Tunnel.Addresses, want)
+			var want []string
+			for _, c := range n.Spec.PodCIDRs {
+				want = append(want, strings.Split(c, "/")[0])
+			}
+			if diff := cmp.Diff(want, got.Tunnel.Addresses); diff != "" {
+				t.Errorf("node %s flannel tunnel (-podCIDR network addresses +report):\n%s", n.Name, diff)
 			}
 		case got.Network.Model == "cilium":
 			if len(got.Tunnel.Addresses) != 1 || got.Tunnel.Addresses[0] != ciliumHost[n.Name] {
