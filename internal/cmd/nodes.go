@@ -68,10 +68,8 @@ func (o *NodesOptions) Complete() error {
 
 // Validate checks the flags.
 func (o *NodesOptions) Validate() error {
-	switch o.Output {
-	case "", "wide", "json", "yaml":
-	default:
-		return fmt.Errorf("unknown output format %q: use wide, json or yaml", o.Output)
+	if err := validateOutput(o.Output, "wide", "json", "yaml"); err != nil {
+		return err
 	}
 	key := strings.ToUpper(o.SortBy)
 	for _, k := range nodesSortKeys {
@@ -109,11 +107,7 @@ func (g *GlobalOptions) gather(cmd *cobra.Command, c *Clients, selector string) 
 	inv, err := inspect.Gather(cmd.Context(), c.Clients, inspect.Options{Namespace: ns, NodeSelector: selector, Progress: p.Update})
 	p.Done()
 	if err != nil {
-		timeout := ""
-		if g.ConfigFlags.Timeout != nil {
-			timeout = *g.ConfigFlags.Timeout
-		}
-		return nil, apiError(err, c.Server, timeout)
+		return nil, g.apiErrorFor(c, err)
 	}
 	if selector != "" {
 		// keep only the pods of the selected nodes, so counts and footers speak of them
@@ -130,6 +124,15 @@ func (g *GlobalOptions) gather(cmd *cobra.Command, c *Clients, selector string) 
 		inv.Pods = pods
 	}
 	return inv, nil
+}
+
+// apiErrorFor turns a failed API call into a sentence naming the server and the timeout.
+func (g *GlobalOptions) apiErrorFor(c *Clients, err error) error {
+	timeout := ""
+	if g.ConfigFlags.Timeout != nil {
+		timeout = *g.ConfigFlags.Timeout
+	}
+	return apiError(err, c.Server, timeout)
 }
 
 func sortNodes(rows []inspect.NodeRow, key string) {

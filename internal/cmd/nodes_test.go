@@ -60,10 +60,14 @@ func flannelCluster() []runtime.Object {
 }
 
 func fakeFactory(objs []runtime.Object) ClientFactory {
-	return func(*genericclioptions.ConfigFlags) (*Clients, error) {
+	return func(flags *genericclioptions.ConfigFlags) (*Clients, error) {
 		kube := fake.NewClientset(objs...)
 		dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{})
-		return &Clients{Clients: inspect.Clients{Kube: kube, Dynamic: dyn, Discovery: kube.Discovery()}, Server: "https://127.0.0.1:6443", Namespace: "default"}, nil
+		ns, explicit := "default", false
+		if flags.Namespace != nil && *flags.Namespace != "" {
+			ns, explicit = *flags.Namespace, true
+		}
+		return &Clients{Clients: inspect.Clients{Kube: kube, Dynamic: dyn, Discovery: kube.Discovery()}, Server: "https://127.0.0.1:6443", Namespace: ns, NamespaceExplicit: explicit}, nil
 	}
 }
 

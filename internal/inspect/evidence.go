@@ -56,6 +56,7 @@ type KubeProxyConfig struct {
 type KubeadmNetworking struct {
 	PodSubnet     string `json:"podSubnet,omitempty"`
 	ServiceSubnet string `json:"serviceSubnet,omitempty"`
+	DNSDomain     string `json:"dnsDomain,omitempty"`
 }
 
 // CiliumConfig is read from ConfigMap kube-system/cilium-config.
@@ -260,6 +261,7 @@ func (g *gatherer) readConfigMaps(ctx context.Context, ev *Evidence) {
 			Networking struct {
 				PodSubnet     string `json:"podSubnet"`
 				ServiceSubnet string `json:"serviceSubnet"`
+				DNSDomain     string `json:"dnsDomain"`
 			} `json:"networking"`
 		}
 		if err := yaml.Unmarshal([]byte(d["ClusterConfiguration"]), &c); err == nil {
@@ -267,7 +269,7 @@ func (g *gatherer) readConfigMaps(ctx context.Context, ev *Evidence) {
 			if svc == "" {
 				svc = "10.96.0.0/12" // kubeadm's default
 			}
-			ev.Kubeadm = &KubeadmNetworking{PodSubnet: c.Networking.PodSubnet, ServiceSubnet: svc}
+			ev.Kubeadm = &KubeadmNetworking{PodSubnet: c.Networking.PodSubnet, ServiceSubnet: svc, DNSDomain: c.Networking.DNSDomain}
 		}
 	}
 	if d := g.configMap(ctx, ev, "kube-system", "cilium-config"); d != nil {

@@ -39,6 +39,8 @@ type Options struct {
 	NodeSelector string
 	// Progress, if set, is told how many objects of a kind have been read so far.
 	Progress func(kind string, n int)
+	// skipPods leaves pods to the caller (who looks them up by address).
+	skipPods bool
 }
 
 type gatherer struct {
@@ -64,6 +66,9 @@ func Gather(ctx context.Context, c Clients, opts Options) (*Inventory, error) {
 		return nil
 	})
 	eg.Go(func() error {
+		if opts.skipPods {
+			return nil
+		}
 		inv.Pods, podsErr = g.listPods(ectx, "")
 		if apierrors.IsForbidden(podsErr) && opts.Namespace != "" {
 			inv.PodsNamespace = opts.Namespace

@@ -1,0 +1,91 @@
+package cmd
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/render"
+)
+
+// validateOutput checks -o against the formats a command offers ("" is the default table).
+func validateOutput(o string, allowed ...string) error {
+	if o == "" {
+		return nil
+	}
+	for _, a := range allowed {
+		if o == a {
+			return nil
+		}
+	}
+	list := allowed[len(allowed)-1]
+	if len(allowed) > 1 {
+		list = strings.Join(allowed[:len(allowed)-1], ", ") + " or " + list
+	}
+	return fmt.Errorf("unknown output format %q: use %s", o, list)
+}
+
+// SummaryOptions are the options of `kubectl podnet summary`.
+type SummaryOptions struct {
+	*GlobalOptions
+	Output string
+
+	clients *Clients
+}
+
+// NewCmdSummary builds `kubectl podnet summary`.
+func NewCmdSummary(g *GlobalOptions) *cobra.Command {
+	o := &SummaryOptions{GlobalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "summary",
+		Short: "Show the node, pod and cluster networks at a glance",
+		Long: `Show the three networks of the cluster: the node network (node addresses and zones), the pod
+network (model, encapsulation, cluster pod CIDRs and where they were read, node mask, dual-stack)
+and the cluster network (service CIDRs, kube-proxy mode, the kubernetes and cluster DNS Services),
+with the findings of 'kubectl podnet nodes'.`,
+		Example: `  kubectl podnet summary
+  kubectl podnet summary -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd)
+		},
+	}
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json or yaml")
+	return cmd
+}
+
+// Complete builds the clients.
+func (o *SummaryOptions) Complete() error {
+	c, err := o.NewClients(o.ConfigFlags)
+	o.clients = c
+	return err
+}
+
+// Validate checks the flags.
+func (o *SummaryOptions) Validate() error { return validateOutput(o.Output, "json", "yaml") }
+
+// Run gathers and prints the summary.
+func (o *SummaryOptions) Run(cmd *cobra.Command) error {
+	inv, err := o.gather(cmd, o.clients, "")
+	if err != nil {
+		return err
+	}
+	dns, err := inspect.GatherDNS(cmd.Context(), o.clients.Kube, &inv.Evidence)
+	if err != nil {
+		return o.apiErrorFor(o.clients, err)
+	}
+	s := inspect.BuildSummary(inv, dns)
+	render.Notes(o.Streams.ErrOut, s.Notes, render.NewPalette(o.Streams.ErrOut, o.Color))
+	if o.Output != "" {
+		return render.Structured(o.Streams.Out, o.Output, s)
+	}
+	return render.Summary(o.Streams.Out, s, render.NewPalette(o.Streams.Out, o.Color))
+}

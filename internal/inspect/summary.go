@@ -1,0 +1,132 @@
+package inspect
+
+import (
+	"net/netip"
+	"sort"
+	"strings"
+)
+
+// Summary is the three networks of a cluster at a glance: `kubectl podnet summary`.
+type Summary struct {
+	NodeNetwork    NodeNetworkSummary    `json:"nodeNetwork"`
+	PodNetwork     PodNetworkSummary     `json:"podNetwork"`
+	ClusterNetwork ClusterNetworkSummary `json:"clusterNetwork"`
+	Findings       []Warning             `json:"findings"`
+	Notes          []string              `json:"notes,omitempty"`
+}
+
+// NodeNetworkSummary is the machines' network.
+type NodeNetworkSummary struct {
+	Nodes int `json:"nodes"`
+	// InternalRanges are the smallest prefixes covering the InternalIPs, one per family.
+	InternalRanges []string `json:"internalRanges"`
+	Zones          []string `json:"zones,omitempty"`
+	ExternalIPs    []string `json:"externalIPs,omitempty"`
+}
+
+// PodNetworkSummary is the pods' network.
+type PodNetworkSummary struct {
+	Network         Network       `json:"network"`
+	PodCIDRs        []SourcedCIDR `json:"podCIDRs"`
+	NodeMasks       []int         `json:"nodeMasks,omitempty"`
+	Pods            int           `json:"pods"`
+	HostNetworkPods int           `json:"hostNetworkPods"`
+	DualStack       bool          `json:"dualStack"`
+}
+
+// ClusterNetworkSummary is the Services' network.
+type ClusterNetworkSummary struct {
+	ServiceCIDRs        []SourcedCIDR `json:"serviceCIDRs"`
+	KubeProxy           string        `json:"kubeProxy"`
+	KubernetesServiceIP string        `json:"kubernetesServiceIP,omitempty"`
+	DNS                 *ClusterDNS   `json:"dns,omitempty"`
+}
+
+// BuildSummary sums up the inventory (and the cluster DNS, when read) into the three networks.
+func BuildSummary(inv *Inventory, dns *ClusterDNS) *Summary {
+	nodes := BuildNodes(inv)
+	s := &Summary{Findings: nodes.Warnings, Notes: nodes.Notes}
+	s.NodeNetwork.Nodes = len(inv.Nodes)
+	var internal []netip.Prefix
+	zones := map[string]int{}
+	for _, n := range inv.Nodes {
+		for _, a := range n.InternalIPs {
+			internal = append(internal, netip.PrefixFrom(a, a.BitLen()))
+		}
+		for _, a := range n.ExternalIPs {
+			s.NodeNetwork.ExternalIPs = append(s.NodeNetwork.ExternalIPs, a.String())
+		}
+		if n.Zone != "" {
+			zones[n.Zone]++
+		}
+	}
+	for _, p := range CoveringPrefixes(internal) {
+		s.NodeNetwork.InternalRanges = append(s.NodeNetwork.InternalRanges, p.String())
+	}
+	for z := range zones {
+		s.NodeNetwork.Zones = append(s.NodeNetwork.Zones, z)
+	}
+	sort.Strings(s.NodeNetwork.Zones)
+
+	s.PodNetwork.Network = nodes.Cluster.Network
+	s.PodNetwork.PodCIDRs = nodes.Cluster.PodCIDRs
+	s.PodNetwork.Pods = nodes.Cluster.Pods
+	s.PodNetwork.HostNetworkPods = nodes.Cluster.HostNetworkPods
+	masks := map[int]bool{}
+	fams := map[bool]bool{}
+	for _, n := range nodes.Nodes {
+		for _, c := range n.PodCIDRs {
+			if p, err := netip.ParsePrefix(c); err == nil {
+				masks[p.Bits()] = true
+				fams[p.Addr().Is4()] = true
+			}
+		}
+	}
+	for m := range masks {
+		s.PodNetwork.NodeMasks = append(s.PodNetwork.NodeMasks, m)
+	}
+	sort.Ints(s.PodNetwork.NodeMasks)
+	for _, c := range nodes.Cluster.PodCIDRs {
+		if p, err := netip.ParsePrefix(c.CIDR); err == nil {
+			fams[p.Addr().Is4()] = true
+		}
+	}
+	s.PodNetwork.DualStack = fams[true] && fams[false]
+
+	s.ClusterNetwork.ServiceCIDRs = nodes.Cluster.ServiceCIDRs
+	s.ClusterNetwork.KubeProxy = KubeProxyMode(&inv.Evidence)
+	if inv.Evidence.KubernetesServiceIP.IsValid() {
+		s.ClusterNetwork.KubernetesServiceIP = inv.Evidence.KubernetesServiceIP.String()
+	}
+	s.ClusterNetwork.DNS = dns
+	if dns != nil {
+		switch {
+		case dns.Service == "" && len(dns.Unknown) == 0:
+			s.Findings = append(s.Findings, Warning{Kind: "NoClusterDNS", Object: "service/kube-system/kube-dns",
+				Message: "no cluster DNS Service (kube-system/kube-dns, or one labelled k8s-app=kube-dns): pods with dnsPolicy ClusterFirst cannot resolve names"})
+		case dns.Service != "" && dns.Ready == 0:
+			s.Findings = append(s.Findings, Warning{Kind: "NoReadyDNS", Object: "service/" + dns.Service,
+				Message: "the cluster DNS Service " + dns.Service + " has no ready endpoint: name resolution fails in every pod"})
+		}
+	}
+	return s
+}
+
+// KubeProxyMode says how Services are implemented: kube-proxy's mode, replaced by Cilium, absent.
+func KubeProxyMode(ev *Evidence) string {
+	if ev.Cilium != nil {
+		switch strings.ToLower(ev.Cilium.KubeProxyReplacement) {
+		case "true", "strict":
+			return "replaced by Cilium (kube-proxy-replacement)"
+		}
+	}
+	switch {
+	case ev.KubeProxy != nil:
+		return ev.KubeProxy.Mode
+	case ev.HasDaemonSet("kube-proxy"):
+		return "kube-proxy (mode unknown: ConfigMap kube-system/kube-proxy not read)"
+	case ev.DaemonSets == nil && len(ev.Unknown) > 0:
+		return "unknown"
+	}
+	return "absent (no kube-proxy DaemonSet or ConfigMap)"
+}
