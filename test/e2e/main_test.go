@@ -83,7 +83,12 @@ func clusterFor(t *testing.T, scenario string) *cluster {
 	c := clusters[scenario]
 	if c == nil {
 		c = &cluster{name: "e2e-" + scenario, scenario: scenario}
-		cmd := exec.Command(filepath.Join(repoRoot, "hack", "cluster"), "up", "--name", c.name, "--scenario", scenario)
+		args := []string{"up", "--name", c.name, "--scenario", scenario}
+		if scenario == "" {
+			c.name = "e2e-empty" // a bare cluster: no nodes, no DNS
+			args = args[:3]
+		}
+		cmd := exec.Command(filepath.Join(repoRoot, "hack", "cluster"), args...)
 		cmd.Env = append(os.Environ(), "PODNET_CLUSTER_STATE="+stateDir)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
