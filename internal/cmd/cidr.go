@@ -1,0 +1,134 @@
+package cmd
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/spf13/cobra"
+
+	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/render"
+)
+
+// CIDRUsageOptions are the options of `kubectl podnet cidr-usage`.
+type CIDRUsageOptions struct {
+	*GlobalOptions
+	Output     string
+	WarnAt     float64
+	FailAt     float64
+	NodeSubnet string
+	PlanNodes  int
+	PlanMax    int
+	PlanMask   int
+
+	clients *Clients
+}
+
+// NewCmdCIDRUsage builds `kubectl podnet cidr-usage`.
+func NewCmdCIDRUsage(g *GlobalOptions) *cobra.Command {
+	o := &CIDRUsageOptions{GlobalOptions: g, WarnAt: 80}
+	cmd := &cobra.Command{
+		Use:     "cidr-usage",
+		Aliases: []string{"ipam"},
+		Short:   "Answer \"are we running out of IPs?\": per node, cluster CIDR, IPAM pool, service CIDR and platform limit",
+		Long: `Show how full every address range of the cluster is, hottest first:
+- per node: its pod CIDR(s) (or Calico blocks, or CiliumNode CIDRs), the addresses its IPAM can
+  really hand out, the pod IPs in use, max pods, and which of the two binds first;
+- per cluster pod CIDR: node CIDRs allocated against those it holds, how many more nodes can join,
+  nodes already without a CIDR, and holes left by released CIDRs;
+- per Calico IPPool: blocks claimed and by which node, addresses allocated, borrowed addresses;
+- per service CIDR: ClusterIPs allocated;
+- platform limits with their source: AKS kubenet's 400 routes, Azure CNI's pre-allocated node subnet
+  addresses (--node-subnet), the upstream 5,000 nodes and 150,000 pods.
+
+--plan-nodes answers whether the current ranges hold N nodes of M pods, what binds first, and the
+smallest cluster CIDR that would. For monitoring, --warn-at and --fail-at set the exit code (0 ok,
+1 error, 2 at or past --fail-at) and -o prometheus writes gauges for a textfile collector.`,
+		Example: `  kubectl podnet cidr-usage
+  kubectl podnet cidr-usage --plan-nodes 300 --max-pods 110
+  kubectl podnet cidr-usage --fail-at 90 -o prometheus > /var/lib/node-exporter/podnet.prom`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			return o.Run(cmd)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.Output, "output", "o", "", "output format: json, yaml or prometheus")
+	f.Float64Var(&o.WarnAt, "warn-at", o.WarnAt, "warn on stderr about every utilisation at or above this percentage")
+	f.Float64Var(&o.FailAt, "fail-at", 0, "exit with code 2 when any utilisation is at or above this percentage (0: never)")
+	f.StringVar(&o.NodeSubnet, "node-subnet", "", "the Azure CNI node subnet (CIDR), to compute its headroom")
+	f.IntVar(&o.PlanNodes, "plan-nodes", 0, "what-if: would the current ranges hold this many nodes?")
+	f.IntVar(&o.PlanMax, "max-pods", 0, "what-if: max pods per node (default: the nodes' most common allocatable pods)")
+	f.IntVar(&o.PlanMask, "node-cidr-mask", 0, "what-if: IPv4 node CIDR mask (default: the current one)")
+	return cmd
+}
+
+// Validate checks the flags before anything is read.
+func (o *CIDRUsageOptions) Validate() error {
+	if err := validateOutput(o.Output, "json", "yaml", "prometheus"); err != nil {
+		return err
+	}
+	if o.WarnAt < 0 || o.WarnAt > 100 || o.FailAt < 0 || o.FailAt > 100 {
+		return fmt.Errorf("--warn-at and --fail-at are percentages from 0 to 100 (got %g and %g)", o.WarnAt, o.FailAt)
+	}
+	if o.NodeSubnet != "" {
+		p, err := netip.ParsePrefix(o.NodeSubnet)
+		if err != nil {
+			return fmt.Errorf("--node-subnet %q is not a CIDR: give one like 10.224.0.0/16", o.NodeSubnet)
+		}
+		o.NodeSubnet = p.Masked().String()
+	}
+	switch {
+	case o.PlanNodes < 0:
+		return fmt.Errorf("--plan-nodes must be a positive number of nodes (got %d)", o.PlanNodes)
+	case o.PlanNodes == 0 && (o.PlanMax != 0 || o.PlanMask != 0):
+		return fmt.Errorf("--max-pods and --node-cidr-mask plan with --plan-nodes: give the number of nodes too")
+	case o.PlanMax < 0 || o.PlanMax > 1000:
+		return fmt.Errorf("--max-pods must be from 1 to 1000 (got %d)", o.PlanMax)
+	case o.PlanMask != 0 && (o.PlanMask < 8 || o.PlanMask > 30):
+		return fmt.Errorf("--node-cidr-mask must be an IPv4 prefix length from 8 to 30 (got %d)", o.PlanMask)
+	}
+	return nil
+}
+
+// Complete builds the clients.
+func (o *CIDRUsageOptions) Complete() error {
+	c, err := o.NewClients(o.ConfigFlags)
+	o.clients = c
+	return err
+}
+
+// Run reads the cluster, prints the utilisations and sets the exit code.
+func (o *CIDRUsageOptions) Run(cmd *cobra.Command) error {
+	inv, err := o.gather(cmd, o.clients, "")
+	if err != nil {
+		return err
+	}
+	x := inspect.GatherCIDRExtra(cmd.Context(), o.clients.Clients, &inv.Evidence)
+	u := inspect.BuildCIDRUsage(inv, x, inspect.CIDRUsageConfig{WarnAt: o.WarnAt, FailAt: o.FailAt, NodeSubnet: o.NodeSubnet,
+		PlanNodes: o.PlanNodes, PlanMax: o.PlanMax, PlanMask: o.PlanMask})
+	errPal := render.NewPalette(o.Streams.ErrOut, o.Color)
+	render.Notes(o.Streams.ErrOut, u.Notes, errPal)
+	render.Warnings(o.Streams.ErrOut, u.Warnings, errPal)
+	switch o.Output {
+	case "json", "yaml":
+		err = render.Structured(o.Streams.Out, o.Output, u)
+	case "prometheus":
+		err = render.Prometheus(o.Streams.Out, u)
+	default:
+		err = render.CIDRUsage(o.Streams.Out, u, render.NewPalette(o.Streams.Out, o.Color))
+	}
+	if err != nil {
+		return err
+	}
+	if o.FailAt > 0 && u.Max*100 >= o.FailAt {
+		return &ExitError{Code: 2, Err: fmt.Errorf("utilisation %.0f%% is at or past --fail-at %g%%", u.Max*100, o.FailAt)}
+	}
+	return nil
+}
