@@ -175,17 +175,22 @@ func measure(kubeconfig, plugin, kubectl string, runs int) error {
 	if err != nil {
 		return err
 	}
+	cu, err := best(runs, "kubectl podnet cidr-usage", env, []string{plugin, "cidr-usage"})
+	if err != nil {
+		return err
+	}
 	kc, err := best(runs, "kubectl get nodes -o wide + get pods -A -o wide", env,
 		[]string{kubectl, "get", "nodes", "-o", "wide"}, []string{kubectl, "get", "pods", "-A", "-o", "wide"})
 	if err != nil {
 		return err
 	}
 	fmt.Printf("%-50s %10s %12s\n", "command", "wall", "peak RSS")
-	for _, f := range []figure{fl, pn, kc} {
+	for _, f := range []figure{fl, pn, cu, kc} {
 		fmt.Printf("%-50s %9.2fs %9.1f MB\n", f.name, f.wall.Seconds(), float64(f.maxRSS)/1024)
 	}
 	fmt.Printf("ratio podnet/floor wall: %.2f (target <= 1.20)\n", pn.wall.Seconds()/fl.wall.Seconds())
 	fmt.Printf("podnet peak RSS: %.1f MB (target <= 150 MB at 150,000 pods)\n", float64(pn.maxRSS)/1024)
+	fmt.Printf("ratio cidr-usage/nodes wall: %.2f (target <= 1.10)\n", cu.wall.Seconds()/pn.wall.Seconds())
 	fmt.Printf("ratio podnet/kubectl wall: %.2f\n", pn.wall.Seconds()/kc.wall.Seconds())
 	fmt.Printf("ratio podnet/kubectl peak RSS: %.2f\n", float64(pn.maxRSS)/float64(kc.maxRSS))
 	return nil

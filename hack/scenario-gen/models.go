@@ -118,6 +118,7 @@ func flannelVXLAN() scenario {
 // calicoBlock describes one IPAM block: its CIDR, the node it is affine to, and pods in it.
 type calicoBlock struct {
 	cidr, node string
+	tunnel     string // "" or the tunnel address the block holds
 	pods       []pod
 }
 
@@ -147,7 +148,11 @@ func calicoObjs(group string, nodes []node, blocks []calicoBlock, poolMode strin
 		alloc := make([]any, 64)
 		var attrs []any
 		used := map[int]bool{}
-		// ordinal 0 is the node's tunnel address on the node's first block
+		if b.tunnel != "" { // the node's tunnel address: the first of its first block
+			used[0] = true
+			alloc[0] = 0
+			attrs = append(attrs, obj{"handle_id": poolMode + "-tunnel-addr-" + b.node, "secondary": obj{"node": b.node, "type": poolMode + "TunnelAddress"}})
+		}
 		for _, p := range b.pods {
 			o := ordinal(b.cidr, p.ips[0])
 			used[o] = true
@@ -209,6 +214,9 @@ func calicoScenario(name, mode, group string, v3 bool, allocate bool) scenario {
 		bs := blockOf[n.name]
 		for bi, b := range bs {
 			cb := calicoBlock{cidr: b, node: n.name}
+			if bi == 0 {
+				cb.tunnel = nthIP(b, 0)
+			}
 			count := 4
 			if bi > 0 {
 				count = 2

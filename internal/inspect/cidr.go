@@ -68,6 +68,9 @@ type RangeUsage struct {
 	Holes       int      `json:"holes"`
 	Starved     []string `json:"nodesWithoutCIDR,omitempty"`
 	Utilisation float64  `json:"utilisation"`
+	// Inferred is set when the cluster CIDR is only the covering prefix of the node CIDRs: the real
+	// one may be larger, so its utilisation is a bound, not counted against the thresholds.
+	Inferred bool `json:"inferred,omitempty"`
 }
 
 // PoolUsage is a Calico IPPool.
@@ -263,7 +266,7 @@ func nodeUsage(n *Node, nw Network, ev *Evidence, used int) NodeUsage {
 	if nw.Model == ModelCalico && len(cidrs) > 0 && nu.Usable < nu.Capacity {
 		nu.Binding = "max-pods (blocks are claimed on demand)"
 	}
-	if len(cidrs) == 0 && nw.UsesNodePodCIDR(ev) {
+	if len(cidrs) == 0 && (nw.UsesNodePodCIDR(ev) || ev.CIDRNotAvailable[n.Name] != "") {
 		nu.Capacity, nu.Binding = 0, "no pod CIDR"
 	}
 	nu.Utilisation = ipam.Ratio(uint64(used), nu.Capacity)
@@ -315,7 +318,7 @@ func rangeUsages(inv *Inventory, starved []StarvedNode) []RangeUsage {
 		}
 		free := ipam.Free(p, inside)
 		r := RangeUsage{CIDR: p.String(), Source: c.Source, NodeMask: mask, Slots: ipam.Slots(p, mask), Allocated: len(inside),
-			Free: ipam.FreeSlots(free, mask), Holes: ipam.Holes(free, inside)}
+			Free: ipam.FreeSlots(free, mask), Holes: ipam.Holes(free, inside), Inferred: strings.Contains(c.Source, "(inferred)")}
 		for _, s := range starved {
 			r.Starved = append(r.Starved, s.Name)
 		}
@@ -421,6 +424,7 @@ func platformLimits(inv *Inventory, nets map[string]Network, cfg CIDRUsageConfig
 		}
 		out = append(out, l)
 	}
+	out = append(out, awsLimits(inv, nets)...)
 	pods := 0
 	for i := range inv.Pods {
 		if inv.Pods[i].Phase != "Succeeded" && inv.Pods[i].Phase != "Failed" {
@@ -435,6 +439,64 @@ func platformLimits(inv *Inventory, nets map[string]Network, cfg CIDRUsageConfig
 		if out[i].Limit > 0 {
 			out[i].Utilisation = ipam.Ratio(out[i].Used, out[i].Limit)
 		}
+	}
+	return out
+}
+
+// eniLimits are, per EC2 instance type, the ENIs it takes and the IPv4 addresses per ENI (AWS
+// documentation, "IP addresses per network interface per instance type").
+var eniLimits = map[string][2]int{
+	"t3.small": {3, 4}, "t3.medium": {3, 6}, "t3.large": {3, 12}, "t3.xlarge": {4, 15}, "t3.2xlarge": {4, 15},
+	"m5.large": {3, 10}, "m5.xlarge": {4, 15}, "m5.2xlarge": {4, 15}, "m5.4xlarge": {8, 30},
+	"m6i.large": {3, 10}, "m6i.xlarge": {4, 15}, "m6i.2xlarge": {4, 15}, "m7i.large": {3, 10}, "m7i.xlarge": {4, 15},
+	"c5.large": {3, 10}, "c5.xlarge": {4, 15}, "c5.2xlarge": {4, 15}, "r5.large": {3, 10}, "r5.xlarge": {4, 15},
+}
+
+// awsLimits gives, per instance type of the AWS VPC CNI nodes, the pods their ENIs can address.
+func awsLimits(inv *Inventory, nets map[string]Network) []LimitUsage {
+	type agg struct {
+		nodes, used int
+		alloc       int64
+	}
+	byType := map[string]*agg{}
+	used := map[string]int{}
+	for i := range inv.Pods {
+		if inv.Pods[i].HoldsIP() {
+			used[inv.Pods[i].Node]++
+		}
+	}
+	for _, n := range inv.Nodes {
+		if nets[n.Name].Model != ModelAWSVPCCNI {
+			continue
+		}
+		t := dashIfEmpty(n.InstanceType)
+		a := byType[t]
+		if a == nil {
+			a = &agg{}
+			byType[t] = a
+		}
+		a.nodes++
+		a.used += used[n.Name]
+		a.alloc = max(a.alloc, n.AllocatablePods)
+	}
+	types := make([]string, 0, len(byType))
+	for t := range byType {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	var out []LimitUsage
+	for _, t := range types {
+		a := byType[t]
+		per := a.alloc
+		src := fmt.Sprintf("AWS VPC CNI on %s: max pods taken from the nodes' allocatable pods (instance type not in the ENI table)", t)
+		if e, ok := eniLimits[t]; ok {
+			per = int64(e[0]*(e[1]-1) + 2)
+			src = fmt.Sprintf("AWS VPC CNI: max pods = ENIs x (IPv4 per ENI - 1) + 2 = %d x (%d - 1) + 2 = %d on %s", e[0], e[1], per, t)
+			if a.alloc > 0 && a.alloc != per {
+				src += fmt.Sprintf("; the nodes allow %d (prefix delegation or a custom max-pods)", a.alloc)
+			}
+		}
+		out = append(out, LimitUsage{Name: fmt.Sprintf("ENI addresses (%d x %s)", a.nodes, t), Limit: uint64(per) * uint64(a.nodes), Used: uint64(a.used), Source: src})
 	}
 	return out
 }
@@ -455,6 +517,9 @@ func (u *CIDRUsage) warn(x *CIDRExtra, cfg CIDRUsageConfig) {
 		u.Warnings = append(u.Warnings, Warning{Kind: WarnNoPodCIDR, Object: "node/" + s.Name, Message: msg})
 	}
 	for _, r := range u.Ranges {
+		if r.Inferred {
+			continue
+		}
 		msg := fmt.Sprintf("cluster CIDR %s: %d of %d /%d node CIDRs allocated (%s), %d more nodes can join", r.CIDR, r.Allocated, r.Slots, r.NodeMask, pct(r.Utilisation), r.Free)
 		if len(r.Starved) > 0 {
 			msg += fmt.Sprintf("; %d node(s) already have none: the cluster CIDR is exhausted", len(r.Starved))

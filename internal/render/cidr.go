@@ -27,8 +27,12 @@ func CIDRUsage(w io.Writer, u *inspect.CIDRUsage, p Palette) error {
 		section("CLUSTER POD CIDRS")
 		var rows [][]string
 		for _, r := range u.Ranges {
+			used := bar(r.Utilisation, p, u.Settings)
+			if r.Inferred {
+				used = "unknown"
+			}
 			rows = append(rows, []string{r.CIDR, fmt.Sprintf("/%d", r.NodeMask), fmt.Sprintf("%d/%s", r.Allocated, count(r.Slots)), count(r.Free),
-				fmt.Sprint(len(r.Starved)), fmt.Sprint(r.Holes), bar(r.Utilisation, p, u.Settings), r.Source})
+				fmt.Sprint(len(r.Starved)), fmt.Sprint(r.Holes), used, r.Source})
 		}
 		table([]string{"CIDR", "NODE-MASK", "NODE-CIDRS", "FREE", "NO-CIDR", "HOLES", "USED", "SOURCE"}, rows)
 	}
@@ -153,7 +157,13 @@ func Prometheus(w io.Writer, u *inspect.CIDRUsage) error {
 	gauge("podnet_node_utilisation_ratio", "Pod IPs in use over capacity.", nodes(func(n inspect.NodeUsage) float64 { return n.Utilisation }))
 	gauge("podnet_cluster_cidr_node_cidrs", "Node CIDRs a cluster pod CIDR holds.", ranges(func(r inspect.RangeUsage) float64 { return float64(r.Slots) }))
 	gauge("podnet_cluster_cidr_node_cidrs_allocated", "Node CIDRs allocated from a cluster pod CIDR.", ranges(func(r inspect.RangeUsage) float64 { return float64(r.Allocated) }))
-	gauge("podnet_cluster_cidr_utilisation_ratio", "Node CIDRs allocated over those the cluster pod CIDR holds.", ranges(func(r inspect.RangeUsage) float64 { return r.Utilisation }))
+	gauge("podnet_cluster_cidr_utilisation_ratio", "Node CIDRs allocated over those the cluster pod CIDR holds (not for an inferred cluster CIDR).", func(add func(string, float64)) {
+		for _, r := range u.Ranges {
+			if !r.Inferred {
+				add(lbl("cidr", r.CIDR, "mask", fmt.Sprint(r.NodeMask)), r.Utilisation)
+			}
+		}
+	})
 	gauge("podnet_nodes_without_pod_cidr", "Nodes that need a pod CIDR and have none.", func(add func(string, float64)) { add("", float64(len(u.Starved))) })
 	if len(u.Pools) > 0 {
 		gauge("podnet_ippool_utilisation_ratio", "Calico IPPool: the larger of blocks claimed over blocks and addresses allocated over addresses.", func(add func(string, float64)) {
