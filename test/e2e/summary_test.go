@@ -189,6 +189,10 @@ func TestSummaryAndWhoUnprivileged(t *testing.T) {
 	if s.code != 0 || !strings.Contains(s.stderr, "note: cannot list nodes (forbidden)") || !strings.Contains(s.stdout, "cluster DNS      unknown (Service kube-system/kube-dns: forbidden)") {
 		t.Errorf("summary as viewer: exit %d\n%s\n%s", s.code, s.stdout, s.stderr)
 	}
+	d := c.podnet(t, "dns", "--context", viewer)
+	if d.code != 0 || !strings.Contains(d.stdout, "cluster DNS   unknown (Service kube-system/kube-dns: forbidden)") {
+		t.Errorf("dns as viewer: exit %d\n%s\n%s", d.code, d.stdout, d.stderr)
+	}
 	w := c.podnet(t, "who", "--context", viewer, "192.168.219.65")
 	if w.code != 0 || !strings.Contains(w.stderr, "note: cannot list pods (forbidden)") || !strings.Contains(w.stderr, "cannot list Services (forbidden)") {
 		t.Errorf("who as viewer: exit %d\n%s\n%s", w.code, w.stdout, w.stderr)
