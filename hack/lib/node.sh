@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# The real node of the local control plane: one kubelet with Debian's containerd, runc and CNI
+# plugins, a bridge (cbr0) with host-local IPAM from the node's podCIDR (kubenet semantics), so
+# that real pods get real IPs in real network namespaces. Sourced by hack/cluster; needs root.
+#
+# Everything it makes is its own: a bridge holding the node IP (198.18.0.0/15, the benchmarking
+# range, never routed off this machine), cbr0, iptables rules tagged with the cluster name that
+# forward nothing off the bridge, and state under the cluster's state directory.
+
+NODE_PKGS=(containerd runc containernetworking-plugins busybox-static iptables)
+PAUSE_IMAGE=registry.k8s.io/pause:3.10
+BUSYBOX_IMAGE=podnet.local/busybox:test
+
+node_require() {
+  [ "$(id -u)" = 0 ] || die "node-up needs root (network namespaces, containerd, kubelet)"
+  local missing=()
+  command -v containerd >/dev/null || missing+=(containerd)
+  command -v runc >/dev/null || missing+=(runc)
+  [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+  [ -x /bin/busybox ] || missing+=(busybox-static)
+  command -v iptables >/dev/null || missing+=(iptables)
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "cluster: installing ${missing[*]}" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# docker_archive DIR ENTRYPOINT_JSON TAG OUT: a one-layer image tarball `ctr images import` takes.
+docker_archive() {
+  local rootfs=$1 entry=$2 tag=$3 out=$4 work
+  work=$(mktemp -d)
+  tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$rootfs" -cf "$work/layer.tar" .
+  local diff
+  diff=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
+  mkdir -p "$work/$diff"
+  mv "$work/layer.tar" "$work/$diff/layer.tar"
+  printf '{"architecture":"amd64","os":"linux","config":{"Entrypoint":%s,"Env":["PATH=/bin"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$entry" "$diff" >"$work/config.json"
+  local cfg
+  cfg=$(sha256sum "$work/config.json" | cut -d' ' -f1)
+  mv "$work/config.json" "$work/$cfg.json"
+  printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":["%s/layer.tar"]}]' "$cfg" "$tag" "$diff" >"$work/manifest.json"
+  tar -C "$work" -cf "$out" manifest.json "$cfg.json" "$diff"
+  rm -rf "$work"
+}
+
+node_images() {
+  local dir=$NODE/images
+  mkdir -p "$dir/pause" "$dir/busybox/bin"
+  (cd "$REPO_DIR" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$dir/pause/pause" ./hack/node/pause)
+  docker_archive "$dir/pause" '["/pause"]' "$PAUSE_IMAGE" "$dir/pause.tar"
+  cp /bin/busybox "$dir/busybox/bin/busybox"
+  local a
+  for a in sh ip cat ls sleep echo nslookup wget timeout ping; do ln -sf busybox "$dir/busybox/bin/$a"; done
+  docker_archive "$dir/busybox" '["/bin/sh"]' "$BUSYBOX_IMAGE" "$dir/busybox.tar"
+  local i
+  for i in pause busybox; do
+    ctr --address "$NODE/containerd/containerd.sock" -n k8s.io images import --no-unpack=false "$dir/$i.tar" >/dev/null
+  done
+}
+
+node_containerd() {
+  mkdir -p "$NODE/containerd" "$NODE/cni/net.d"
+  cat >"$NODE/containerd/config.toml" <<TOML
+version = 2
+root = "$NODE/containerd/root"
+state = "$NODE/containerd/state"
+[grpc]
+  address = "$NODE/containerd/containerd.sock"
+[ttrpc]
+  address = "$NODE/containerd/containerd.sock.ttrpc"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$PAUSE_IMAGE"
+  restrict_oom_score_adj = true
+  disable_apparmor = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$NODE/cni/net.d"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+TOML
+  start_proc containerd "$STATE/logs/containerd.log" containerd --config "$NODE/containerd/config.toml"
+  for _ in $(seq 1 100); do
+    ctr --address "$NODE/containerd/containerd.sock" version >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  die "containerd did not start; see $STATE/logs/containerd.log"
+}
+
+node_network() {
+  # the node IP lives on an empty bridge of ours: this kernel has no dummy devices
+  ip link add "$HOSTDEV" type bridge
+  ip addr add "$NODE_IP/24" dev "$HOSTDEV"
+  ip link set "$HOSTDEV" up
+  # nothing from the pods' bridge is forwarded anywhere else
+  iptables -w -I FORWARD -i cbr0 ! -o cbr0 -m comment --comment "podnet-$NAME" -j DROP
+  iptables -w -I FORWARD -o cbr0 ! -i cbr0 -m comment --comment "podnet-$NAME" -j DROP
+}
+
+node_kubelet() {
+  local pki=$STATE/pki kport hport svcdns
+  kport=$(free_port)
+  hport=$(free_port)
+  gen_cert kubelet "/CN=$NODE_NAME" "subjectAltName=IP:$NODE_IP,DNS:$NODE_NAME\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment"
+  gen_cert "node-$NODE_NAME" "/O=system:nodes/CN=system:node:$NODE_NAME" "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment"
+  cat >"$NODE/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster: {server: "https://127.0.0.1:$APISERVER_PORT", certificate-authority: "$pki/ca.crt"}
+users:
+- name: node
+  user: {client-certificate: "$pki/node-$NODE_NAME.crt", client-key: "$pki/node-$NODE_NAME.key"}
+contexts:
+- name: node
+  context: {cluster: local, user: node}
+current-context: node
+KC
+  svcdns=$(first_service_ip "$SERVICE_CIDR")
+  svcdns=${svcdns%.*}.10
+  cat >"$NODE/kubelet.yaml" <<CFG
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: $NODE_IP
+port: $kport
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: $hport
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: false}
+  x509: {clientCAFile: "$pki/ca.crt"}
+authorization: {mode: AlwaysAllow}
+tlsCertFile: "$pki/kubelet.crt"
+tlsPrivateKeyFile: "$pki/kubelet.key"
+cgroupDriver: cgroupfs
+cgroupsPerQOS: false
+enforceNodeAllocatable: []
+failCgroupV1: false
+failSwapOn: false
+containerRuntimeEndpoint: "unix://$NODE/containerd/containerd.sock"
+clusterDNS: ["$svcdns"]
+clusterDomain: cluster.local
+resolvConf: /etc/resolv.conf
+evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+localStorageCapacityIsolation: false
+serializeImagePulls: false
+nodeStatusUpdateFrequency: 10s
+maxPods: 110
+CFG
+  start_proc kubelet "$STATE/logs/kubelet.log" "$BIN/kubelet" --config "$NODE/kubelet.yaml" --kubeconfig "$NODE/kubeconfig" \
+    --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" --root-dir "$NODE/kubelet" --v=1
+}
+
+# node_cni writes the bridge CNI config once node IPAM has given the node its podCIDR.
+node_cni() {
+  local cidr=""
+  for _ in $(seq 1 300); do
+    cidr=$(kc get node "$NODE_NAME" -o jsonpath='{.spec.podCIDR}' 2>/dev/null || true)
+    [ -n "$cidr" ] && break
+    proc_alive kubelet || die "kubelet exited; the end of its log:
+$(tail -n 8 "$STATE/logs/kubelet.log")"
+    sleep 0.1
+  done
+  [ -n "$cidr" ] || die "node $NODE_NAME got no podCIDR (is the cluster running node IPAM? start it without --no-allocate-node-cidrs)"
+  cat >"$NODE/cni/net.d/10-podnet-bridge.conflist" <<CNI
+{
+  "cniVersion": "1.0.0",
+  "name": "podnet",
+  "plugins": [
+    {"type": "bridge", "bridge": "cbr0", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+     "ipam": {"type": "host-local", "ranges": [[{"subnet": "$cidr"}]], "routes": [{"dst": "0.0.0.0/0"}],
+              "dataDir": "$NODE/cni/ipam"}},
+    {"type": "loopback"}
+  ]
+}
+CNI
+  echo "$cidr"
+}
+
+cmd_node_up() {
+  parse_common "$@"
+  node_require
+  load_cluster_env
+  NODE=$STATE/node
+  NODE_NAME=${PODNET_NODE_NAME:-podnet-node-1}
+  HOSTDEV=pn-$(printf '%s' "$NAME" | cksum | cut -c1-8)
+  NODE_IP=198.18.$(( $(printf '%s' "$NAME" | cksum | cut -d' ' -f1) % 250 )).2
+  [ -f "$NODE/node.env" ] && die "cluster '$NAME' already has a real node; remove it with: hack/cluster node-down --name $NAME"
+  mkdir -p "$NODE"
+  # what node-down restores
+  {
+    echo "NODE_NAME=$NODE_NAME"
+    echo "HOSTDEV=$HOSTDEV"
+    echo "NODE_IP=$NODE_IP"
+    for s in net.ipv4.ip_forward vm.overcommit_memory kernel.panic kernel.panic_on_oops; do
+      echo "SYSCTL_$(echo "$s" | tr '.' '_')=$(sysctl -n "$s")"
+    done
+    echo "NETNS_BEFORE=\"$(ls /run/netns 2>/dev/null | tr '\n' ' ')\""
+  } >"$NODE/node.env"
+  trap '[ "${NODE_DONE:-}" = true ] || node_teardown' EXIT
+  node_network
+  node_containerd
+  node_images
+  node_kubelet
+  local cidr
+  cidr=$(node_cni)
+  kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=60s >/dev/null ||
+    die "node $NODE_NAME did not become Ready; the end of the kubelet log:
+$(tail -n 8 "$STATE/logs/kubelet.log")"
+  NODE_DONE=true
+  echo "cluster: real node $NODE_NAME is Ready: IP $NODE_IP, pod CIDR $cidr, images $BUSYBOX_IMAGE and $PAUSE_IMAGE" >&2
+  echo "$NODE_NAME"
+}
+
+node_teardown() {
+  [ -f "$NODE/node.env" ] || return 0
+  # shellcheck disable=SC1091
+  source "$NODE/node.env"
+  kc delete node "$NODE_NAME" --wait=false >/dev/null 2>&1 || true
+  stop_proc kubelet
+  # the containers outlive containerd in their shims: stop them by the shims of our socket
+  local pid
+  for pid in $(pgrep -f "containerd-shim.*$NODE/containerd" 2>/dev/null); do
+    pkill -KILL -P "$pid" 2>/dev/null || true
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  stop_proc containerd
+  sleep 0.2
+  local m
+  # unmount what containerd and kubelet mounted below the node's state (deepest first)
+  for m in $(awk -v p="$NODE" 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r); do umount -l "$m" 2>/dev/null || true; done
+  local ns
+  for ns in $(ls /run/netns 2>/dev/null); do
+    case " $NETNS_BEFORE " in *" $ns "*) ;; *) case "$ns" in cni-*) ip netns delete "$ns" 2>/dev/null || true ;; esac ;; esac
+  done
+  ip link delete cbr0 2>/dev/null || true
+  ip link delete "$HOSTDEV" 2>/dev/null || true
+  while iptables -w -D FORWARD -i cbr0 ! -o cbr0 -m comment --comment "podnet-$NAME" -j DROP 2>/dev/null; do :; done
+  while iptables -w -D FORWARD -o cbr0 ! -i cbr0 -m comment --comment "podnet-$NAME" -j DROP 2>/dev/null; do :; done
+  sysctl -qw net.ipv4.ip_forward="$SYSCTL_net_ipv4_ip_forward" vm.overcommit_memory="$SYSCTL_vm_overcommit_memory" \
+    kernel.panic="$SYSCTL_kernel_panic" kernel.panic_on_oops="$SYSCTL_kernel_panic_on_oops" >/dev/null 2>&1 || true
+  rm -rf "$NODE"
+}
+
+cmd_node_down() {
+  parse_common "$@"
+  [ -f "$STATE/cluster.env" ] || { echo "cluster: no cluster '$NAME'" >&2; return 0; }
+  # shellcheck disable=SC1091
+  source "$STATE/cluster.env"
+  BIN=${BIN:-$(cluster_bin_dir)}
+  NODE=$STATE/node
+  node_teardown
+  echo "cluster: real node of '$NAME' is down" >&2
+}
