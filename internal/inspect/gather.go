@@ -377,3 +377,6 @@ func containsAddr(list []netip.Addr, a netip.Addr) bool {
 	}
 	return false
 }
+
+// ReduceNode reduces one Node object the way the inventory does, for callers that read a single node.
+func ReduceNode(n *corev1.Node) Node { return reduceNode(n) }

@@ -176,6 +176,33 @@ func (s *Snapshot) parseSection(section, body string) error {
 
 // ParseAddrText reads `ip addr` text output.
 func ParseAddrText(out string) []Link {
+	links := parseAddrText(out)
+	fixBusyboxPeers(links)
+	return links
+}
+
+// fixBusyboxPeers undoes a busybox habit: for a veth whose peer is in another namespace it prints
+// the name of whatever link has the peer's ifindex here ("veth1@ifb0"). A real same-namespace pair
+// names each other; otherwise the name stands for the peer's index.
+func fixBusyboxPeers(links []Link) {
+	byName := map[string]int{}
+	for i, l := range links {
+		byName[l.Name] = i
+	}
+	for i := range links {
+		l := &links[i]
+		if l.Peer == "" {
+			continue
+		}
+		j, ok := byName[l.Peer]
+		if !ok || links[j].Peer == l.Name {
+			continue
+		}
+		l.PeerIndex, l.Peer = links[j].Index, ""
+	}
+}
+
+func parseAddrText(out string) []Link {
 	links := []Link{}
 	var cur *Link
 	for _, line := range strings.Split(out, "\n") {

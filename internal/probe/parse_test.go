@@ -148,6 +148,14 @@ func TestParseBusyboxPodVeth(t *testing.T) {
 	}
 }
 
+func TestBusyboxCrossNamespacePeer(t *testing.T) {
+	// busybox resolves the peer's ifindex (2, in the pod) to a local name (ifb0)
+	links := ParseAddrText("2: ifb0: <BROADCAST,NOARP> mtu 1500 qdisc noop qlen 32\n10: veth25ef1114@ifb0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue master cbr0\n")
+	if l := links[1]; l.Peer != "" || l.PeerIndex != 2 || l.Master != "cbr0" {
+		t.Errorf("veth = %+v, want peer index 2 and no peer name", l)
+	}
+}
+
 func TestBusyboxAddrFlags(t *testing.T) {
 	links := ParseAddrText("3: a: <UP> mtu 1500\n    inet6 fd00::5/64 scope global flags 02 \n    inet6 fd00::6/64 scope global flags 42\n")
 	got := [][]string{links[0].Addrs[0].Flags, links[0].Addrs[1].Flags}

@@ -1,0 +1,338 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/probe"
+	"github.com/podnet/kubectl-podnet/internal/render"
+)
+
+// ProbeFlags are the flags every probing command shares.
+type ProbeFlags struct {
+	Image          string
+	PullPolicy     string
+	Profile        string
+	Timeout        time.Duration
+	ProbeNamespace string
+	Limit          int
+	Force          bool
+}
+
+func (f *ProbeFlags) add(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.Image, "image", probe.DefaultImage, "probe image; it needs sh and ip (busybox or iproute2); use a mirror in air-gapped clusters")
+	fl.StringVar(&f.PullPolicy, "image-pull-policy", "", "probe image pull policy: Always, IfNotPresent or Never (default: the cluster's)")
+	fl.StringVar(&f.Profile, "profile", probe.ProfileRestricted, "probe security profile: restricted (admitted by Pod Security restricted) or netadmin (adds NET_ADMIN, NET_RAW)")
+	fl.DurationVar(&f.Timeout, "timeout", 60*time.Second, "time limit of each probe, from creation to output")
+	fl.StringVar(&f.ProbeNamespace, "probe-namespace", "", "namespace of node probe pods (they need hostNetwork: a namespace at Pod Security level privileged); default: the current namespace")
+	fl.IntVar(&f.Limit, "limit", 5, "refuse to add a probe container to a pod that already carries this many (they can never be removed)")
+	fl.BoolVar(&f.Force, "force", false, "add a probe container even past --limit")
+}
+
+func (f *ProbeFlags) validate() error {
+	switch f.PullPolicy {
+	case "", "Always", "IfNotPresent", "Never":
+	default:
+		return fmt.Errorf("invalid --image-pull-policy %q: use Always, IfNotPresent or Never", f.PullPolicy)
+	}
+	switch f.Profile {
+	case probe.ProfileRestricted, probe.ProfileNetAdmin:
+	default:
+		return fmt.Errorf("invalid --profile %q: use restricted or netadmin", f.Profile)
+	}
+	if f.Timeout <= 0 {
+		return fmt.Errorf("--timeout must be positive (got %s)", f.Timeout)
+	}
+	if f.Limit < 1 {
+		return fmt.Errorf("--limit must be at least 1 (got %d)", f.Limit)
+	}
+	if strings.TrimSpace(f.Image) == "" {
+		return fmt.Errorf("--image must name an image")
+	}
+	return nil
+}
+
+func (f *ProbeFlags) options() probe.Options {
+	return probe.Options{Image: f.Image, PullPolicy: corev1.PullPolicy(f.PullPolicy), Profile: f.Profile, TimeoutSeconds: int64(f.Timeout.Seconds())}
+}
+
+// IPOptions are the options of `kubectl podnet ip`.
+type IPOptions struct {
+	*GlobalOptions
+	ProbeFlags
+	Output   string
+	Raw      bool
+	Parallel int
+
+	targets []target
+	clients *Clients
+}
+
+type target struct {
+	node    string
+	ns, pod string
+}
+
+func (t target) String() string {
+	if t.node != "" {
+		return "node/" + t.node
+	}
+	return "pod/" + t.ns + "/" + t.pod
+}
+
+// NewCmdIP builds `kubectl podnet ip POD|node/NAME...`.
+func NewCmdIP(g *GlobalOptions) *cobra.Command {
+	o := &IPOptions{GlobalOptions: g, Parallel: 5}
+	cmd := &cobra.Command{
+		Use:   "ip POD|node/NAME...",
+		Short: "Show a pod's or a node's interfaces, addresses, routes, rules and neighbours, read by a short-lived probe",
+		Long: `Read what the network namespace of a pod or a node really holds, with a probe that runs ip there:
+- a pod: an ephemeral container (it shares the pod's network namespace). Ephemeral containers can
+  never be removed; the command says how many the pod carries and refuses past --limit. The default
+  probe is admitted in a namespace that enforces the restricted Pod Security Standard.
+- a node: a short-lived host-network pod on it, deleted on success, error, timeout and Ctrl-C.
+Pods are compared with the API (their IPs on an interface, the default route, the node's pod CIDR);
+a node's devices are matched to the pods they serve. Needs 'patch' on 'pods/ephemeralcontainers',
+'create' and 'delete' on pods (node probes) and 'get' on 'pods/log'.`,
+		Example: `  kubectl podnet ip web-0
+  kubectl podnet ip shop/web-0 node/aks-nodepool1-38195521-vmss000001 --probe-namespace podnet-system
+  kubectl podnet ip web-0 --image registry.example.com/mirror/busybox:1.36.1 --raw`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd)
+		},
+	}
+	o.ProbeFlags.add(cmd)
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json or yaml (the parsed data)")
+	cmd.Flags().BoolVar(&o.Raw, "raw", false, "print the ip commands' output as it came")
+	cmd.Flags().IntVar(&o.Parallel, "parallel", o.Parallel, "how many targets to probe at once")
+	return cmd
+}
+
+// Complete builds the clients and reads the targets.
+func (o *IPOptions) Complete(args []string) error {
+	c, err := o.NewClients(o.ConfigFlags)
+	if err != nil {
+		return err
+	}
+	o.clients = c
+	if o.ProbeNamespace == "" {
+		o.ProbeNamespace = c.Namespace
+	}
+	for _, a := range args {
+		if n, ok := strings.CutPrefix(a, "node/"); ok {
+			if n == "" || strings.Contains(n, "/") {
+				return fmt.Errorf("bad node %q: use node/NAME", a)
+			}
+			o.targets = append(o.targets, target{node: n})
+			continue
+		}
+		ns, name, err := parsePodRef(a, c.Namespace)
+		if err != nil {
+			return err
+		}
+		o.targets = append(o.targets, target{ns: ns, pod: name})
+	}
+	return nil
+}
+
+// Validate checks the flags.
+func (o *IPOptions) Validate() error {
+	if err := validateOutput(o.Output, "json", "yaml"); err != nil {
+		return err
+	}
+	if o.Raw && o.Output != "" {
+		return fmt.Errorf("--raw and -o do not go together: --raw prints the commands' own output")
+	}
+	if o.Parallel < 1 {
+		return fmt.Errorf("--parallel must be at least 1 (got %d)", o.Parallel)
+	}
+	return o.ProbeFlags.validate()
+}
+
+// Run probes the targets, at most --parallel at once, and prints what they hold.
+func (o *IPOptions) Run(cmd *cobra.Command) error {
+	ctx := cmd.Context()
+	errPal := render.NewPalette(o.Streams.ErrOut, o.Color)
+	warnLeftovers(ctx, o.clients, o.ProbeNamespace, o.Streams.ErrOut, errPal)
+	st := newStatusLine(o.Streams.ErrOut)
+	runner := &probe.Runner{Kube: o.clients.Kube, Status: st.set, DeleteTimeout: 15 * time.Second}
+	results := make([]*probe.Result, len(o.targets))
+	errs := make([]error, len(o.targets))
+	eg := &errgroup.Group{}
+	eg.SetLimit(o.Parallel)
+	for i, t := range o.targets {
+		eg.Go(func() error {
+			pctx, cancel := context.WithTimeout(ctx, o.Timeout)
+			defer cancel()
+			if t.node != "" {
+				results[i], errs[i] = runner.ProbeNode(pctx, t.node, o.ProbeNamespace, o.options())
+			} else {
+				results[i], errs[i] = runner.ProbePod(pctx, t.ns, t.pod, o.options(), o.Limit, o.Force)
+			}
+			return nil
+		})
+	}
+	_ = eg.Wait()
+	st.done()
+	views := o.views(ctx, results)
+	for _, v := range views {
+		render.Notes(o.Streams.ErrOut, v.Result.Notes, errPal)
+	}
+	if err := o.print(views); err != nil {
+		return err
+	}
+	var failed []error
+	for i, err := range errs {
+		if err != nil {
+			failed = append(failed, err)
+			if len(o.targets) > 1 {
+				failed[len(failed)-1] = fmt.Errorf("%s: %w", o.targets[i], err)
+			}
+		}
+	}
+	return errors.Join(failed...)
+}
+
+func (o *IPOptions) print(views []*probe.View) error {
+	switch {
+	case o.Output != "":
+		return render.Structured(o.Streams.Out, o.Output, views)
+	case o.Raw:
+		for _, v := range views {
+			if err := render.IPRaw(o.Streams.Out, v.Result); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	pal := render.NewPalette(o.Streams.Out, o.Color)
+	for i, v := range views {
+		if i > 0 {
+			fmt.Fprintln(o.Streams.Out)
+		}
+		if err := render.IP(o.Streams.Out, v, pal); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// views adds the API comparisons: pods against their IPs and node CIDR, node devices against pods.
+func (o *IPOptions) views(ctx context.Context, results []*probe.Result) []*probe.View {
+	var views []*probe.View
+	var pods []*probe.Result
+	for _, r := range results {
+		if r != nil && r.Pod != nil {
+			pods = append(pods, r)
+		}
+	}
+	nodes := map[string]*corev1.Node{}
+	nodeOf := func(name string) *corev1.Node {
+		if n, ok := nodes[name]; ok {
+			return n
+		}
+		n, err := o.clients.Kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			n = nil
+		}
+		nodes[name] = n
+		return n
+	}
+	for _, r := range results {
+		if r == nil {
+			continue
+		}
+		v := &probe.View{Result: r}
+		if r.Pod != nil && !r.Pod.Spec.HostNetwork {
+			f := probe.PodFacts{Node: r.Node}
+			for _, ip := range r.Pod.Status.PodIPs {
+				f.IPs = append(f.IPs, ip.IP)
+			}
+			if n := nodeOf(r.Node); n != nil {
+				f.NodeCIDRs = n.Spec.PodCIDRs
+				red := inspect.ReduceNode(n)
+				nw := inspect.DetectNode(&red, &inspect.Evidence{})
+				f.CIDRModel = nw.UsesNodePodCIDR(&inspect.Evidence{}) || nw.Model == inspect.ModelUnknown && len(n.Spec.PodCIDRs) > 0
+			}
+			v.Checks = probe.CheckPod(r.Snapshot, f)
+		}
+		if r.Pod == nil {
+			podIPs := map[string]string{}
+			if list, err := o.clients.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + r.Node}); err == nil {
+				for _, p := range list.Items {
+					if p.Spec.HostNetwork {
+						continue
+					}
+					for _, ip := range p.Status.PodIPs {
+						podIPs[ip.IP] = p.Namespace + "/" + p.Name
+					}
+				}
+			}
+			v.Serves = probe.ServesOnNode(r.Snapshot, pods, podIPs)
+		}
+		views = append(views, v)
+	}
+	return views
+}
+
+// warnLeftovers says on stderr when node probe pods were left behind.
+func warnLeftovers(ctx context.Context, c *Clients, ns string, w io.Writer, p render.Palette) {
+	left, err := probe.Leftovers(ctx, c.Kube, ns)
+	if err != nil || len(left) == 0 {
+		return
+	}
+	names := make([]string, 0, len(left))
+	for _, l := range left {
+		names = append(names, l.Namespace+"/"+l.Name)
+	}
+	render.Warnings(w, []inspect.Warning{{Message: fmt.Sprintf("%d node probe pod(s) left behind (%s): remove them with 'kubectl podnet cleanup'", len(left), strings.Join(names, ", "))}}, p)
+}
+
+// statusLine shows on a terminal what the probes wait for, one line rewritten in place.
+type statusLine struct {
+	mu    sync.Mutex
+	w     io.Writer
+	on    bool
+	width int
+}
+
+func newStatusLine(w io.Writer) *statusLine { return &statusLine{w: w, on: render.IsTerminal(w)} }
+
+func (s *statusLine) set(target, state string) {
+	if !s.on {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	line := target + ": " + state
+	fmt.Fprintf(s.w, "\r%s%*s", line, max(s.width-len(line), 0), "")
+	s.width = len(line)
+}
+
+func (s *statusLine) done() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.on && s.width > 0 {
+		fmt.Fprintf(s.w, "\r%*s\r", s.width, "")
+		s.width = 0
+	}
+}

@@ -1,0 +1,323 @@
+package probe
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Runner runs probes through the API.
+type Runner struct {
+	Kube kubernetes.Interface
+	// Status, if set, is told what a probe waits for ("pulling image", "running").
+	Status func(target, state string)
+	// DeleteTimeout bounds the deletion of a node pod, which runs even after Ctrl-C.
+	DeleteTimeout time.Duration
+}
+
+// Result is a finished probe.
+type Result struct {
+	Target   string    `json:"target"`
+	Snapshot *Snapshot `json:"snapshot"`
+	// Pod is the probed pod (pod targets), for comparing with the API.
+	Pod *corev1.Pod `json:"-"`
+	// Node is the node probed, or the pod's node.
+	Node string `json:"node"`
+	// Container is the ephemeral container or node pod the probe ran in.
+	Container string   `json:"probe"`
+	Notes     []string `json:"notes,omitempty"`
+	Raw       string   `json:"-"`
+}
+
+// imageFailures are the waiting reasons that mean the image will not come.
+var imageFailures = map[string]bool{"ErrImagePull": true, "ImagePullBackOff": true, "ErrImageNeverPull": true, "InvalidImageName": true, "ImageInspectError": true, "CreateContainerConfigError": true, "CreateContainerError": true, "RunContainerError": true}
+
+func (r *Runner) status(target, s string) {
+	if r.Status != nil {
+		r.Status(target, s)
+	}
+}
+
+// CountProbeContainers counts the podnet ephemeral containers a pod already carries.
+func CountProbeContainers(p *corev1.Pod) int {
+	n := 0
+	for _, ec := range p.Spec.EphemeralContainers {
+		if strings.HasPrefix(ec.Name, NamePrefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// ProbePod adds an ephemeral container to the pod, waits for it to finish and parses its output.
+// limit is the number of podnet containers a pod may already carry before force is needed.
+func (r *Runner) ProbePod(ctx context.Context, ns, name string, o Options, limit int, force bool) (*Result, error) {
+	target := "pod/" + ns + "/" + name
+	pod, err := r.Kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("pod %s/%s not found: check the name and the namespace (-n)", ns, name)
+	case apierrors.IsForbidden(err):
+		return nil, fmt.Errorf("cannot read pod %s/%s: you need 'get pods' in namespace %s", ns, name, ns)
+	case err != nil:
+		return nil, err
+	}
+	res := &Result{Target: target, Pod: pod, Node: pod.Spec.NodeName}
+	switch pod.Status.Phase {
+	case corev1.PodRunning:
+	case corev1.PodSucceeded, corev1.PodFailed:
+		return nil, fmt.Errorf("pod %s/%s has finished (%s): it has no network namespace left to probe", ns, name, pod.Status.Phase)
+	default:
+		return nil, fmt.Errorf("pod %s/%s is %s, not Running: a probe needs its network namespace; wait until it runs", ns, name, pod.Status.Phase)
+	}
+	if pod.Spec.OS != nil && pod.Spec.OS.Name == corev1.Windows {
+		return nil, fmt.Errorf("pod %s/%s runs on Windows: the probe reads Linux network namespaces only", ns, name)
+	}
+	if pod.Spec.HostNetwork {
+		res.Notes = append(res.Notes, fmt.Sprintf("pod %s/%s uses the host network: this is the view of node %s", ns, name, pod.Spec.NodeName))
+	}
+	if n := CountProbeContainers(pod); n >= limit && !force {
+		return nil, fmt.Errorf("pod %s/%s already carries %d podnet ephemeral containers (limit %d): they can never be removed and each one grows the pod's spec; pass --force to add one more, or probe its node", ns, name, n, limit)
+	}
+	ec := EphemeralContainer(o)
+	res.Container = ec.Name
+	patch, err := ephemeralPatch(pod, ec)
+	if err != nil {
+		return nil, err
+	}
+	r.status(target, "adding ephemeral container "+ec.Name)
+	patched, err := r.Kube.CoreV1().Pods(ns).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "ephemeralcontainers")
+	if err != nil {
+		return nil, patchError(err, ns, name)
+	}
+	if err := r.waitEphemeral(ctx, patched, ec.Name, target, o); err != nil {
+		return nil, err
+	}
+	return r.readLogs(ctx, res, ns, name, ec.Name)
+}
+
+func ephemeralPatch(pod *corev1.Pod, ec corev1.EphemeralContainer) ([]byte, error) {
+	before, err := json.Marshal(pod)
+	if err != nil {
+		return nil, err
+	}
+	c := pod.DeepCopy()
+	c.Spec.EphemeralContainers = append(c.Spec.EphemeralContainers, ec)
+	after, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	return strategicpatch.CreateTwoWayMergePatch(before, after, pod)
+}
+
+// admissionError says which Pod Security level and field rejected a probe, if that was it.
+func admissionError(err error, what string) error {
+	msg := err.Error()
+	if i := strings.Index(msg, "violates PodSecurity"); i >= 0 {
+		return fmt.Errorf("admission rejected the %s: %s", what, msg[i:])
+	}
+	return nil
+}
+
+func patchError(err error, ns, name string) error {
+	switch {
+	case apierrors.IsNotFound(err):
+		return fmt.Errorf("adding an ephemeral container to pod %s/%s: the API server has no pods/ephemeralcontainers subresource (404): ephemeral containers are disabled or unsupported on this cluster", ns, name)
+	case apierrors.IsForbidden(err):
+		if a := admissionError(err, "probe container"); a != nil {
+			return fmt.Errorf("%w; the default probe is admitted at the restricted level, --profile netadmin needs baseline or privileged", a)
+		}
+		return fmt.Errorf("cannot add an ephemeral container to pod %s/%s: you need 'patch' on 'pods/ephemeralcontainers' in namespace %s (the built-in admin and edit roles do not grant it)", ns, name, ns)
+	case apierrors.IsInvalid(err):
+		return fmt.Errorf("the API server refused the probe container for pod %s/%s: %w", ns, name, err)
+	}
+	return err
+}
+
+// waitEphemeral watches the pod until the container has terminated, failing at once when its
+// image cannot be had.
+func (r *Runner) waitEphemeral(ctx context.Context, pod *corev1.Pod, cname, target string, o Options) error {
+	check := func(p *corev1.Pod) (bool, error) {
+		for _, s := range p.Status.EphemeralContainerStatuses {
+			if s.Name != cname {
+				continue
+			}
+			return r.containerDone(s, target, o)
+		}
+		r.status(target, "waiting for the kubelet to start "+cname)
+		return false, nil
+	}
+	return r.watchPod(ctx, pod, target, check)
+}
+
+func (r *Runner) containerDone(s corev1.ContainerStatus, target string, o Options) (bool, error) {
+	switch {
+	case s.State.Terminated != nil:
+		return true, nil
+	case s.State.Waiting != nil && imageFailures[s.State.Waiting.Reason]:
+		return false, fmt.Errorf("the probe image %s cannot be started on %s: %s: %s (use --image for a mirror, --image-pull-policy to change pulling)", o.Image, target, s.State.Waiting.Reason, s.State.Waiting.Message)
+	case s.State.Waiting != nil && s.State.Waiting.Reason != "":
+		r.status(target, strings.ToLower(s.State.Waiting.Reason))
+	case s.State.Waiting != nil:
+		r.status(target, "pulling image "+o.Image)
+	case s.State.Running != nil:
+		r.status(target, "running")
+	}
+	return false, nil
+}
+
+// watchPod calls check on the pod and on every change of it until check is done or fails, or ctx ends.
+func (r *Runner) watchPod(ctx context.Context, pod *corev1.Pod, target string, check func(*corev1.Pod) (bool, error)) error {
+	done, err := check(pod)
+	if done || err != nil {
+		return err
+	}
+	rv := pod.ResourceVersion
+	for {
+		w, err := r.Kube.CoreV1().Pods(pod.Namespace).Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", pod.Name).String(), ResourceVersion: rv})
+		if err != nil {
+			return waitError(ctx, err, target)
+		}
+		for ev := range w.ResultChan() {
+			switch ev.Type {
+			case watch.Deleted:
+				w.Stop()
+				return fmt.Errorf("%s was deleted while the probe ran", target)
+			case watch.Error:
+				w.Stop()
+				if st, ok := ev.Object.(*metav1.Status); ok && st.Code == 410 {
+					p, err := r.Kube.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+					if err != nil {
+						return waitError(ctx, err, target)
+					}
+					rv = p.ResourceVersion
+				}
+				continue
+			}
+			p, ok := ev.Object.(*corev1.Pod)
+			if !ok {
+				continue
+			}
+			rv = p.ResourceVersion
+			if done, err := check(p); done || err != nil {
+				w.Stop()
+				return err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return waitError(ctx, err, target)
+		}
+	}
+}
+
+func waitError(ctx context.Context, err error, target string) error {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("the probe of %s did not finish within --timeout: its node may not run the container (a node without a working kubelet never does)", target)
+	case errors.Is(ctx.Err(), context.Canceled):
+		return fmt.Errorf("interrupted while probing %s", target)
+	}
+	return err
+}
+
+func (r *Runner) readLogs(ctx context.Context, res *Result, ns, pod, container string) (*Result, error) {
+	r.status(res.Target, "reading the output")
+	out, err := r.Kube.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: container}).DoRaw(ctx)
+	if err != nil {
+		if apierrors.IsForbidden(err) {
+			return nil, fmt.Errorf("cannot read the probe's output: you need 'get' on 'pods/log' in namespace %s", ns)
+		}
+		return nil, fmt.Errorf("reading the probe's output from %s/%s container %s: %w", ns, pod, container, err)
+	}
+	res.Raw = string(out)
+	snap, err := Parse(res.Raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", res.Target, err)
+	}
+	res.Snapshot = snap
+	return res, nil
+}
+
+// ProbeNode runs a short-lived host-network pod on the node in namespace ns, reads its output and
+// deletes it on every path, Ctrl-C included.
+func (r *Runner) ProbeNode(ctx context.Context, node, ns string, o Options) (res *Result, err error) {
+	target := "node/" + node
+	n, err := r.Kube.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("node %s not found: check the name (kubectl get nodes)", node)
+	case apierrors.IsForbidden(err):
+		// not fatal: the pod can still be scheduled by name
+	case err != nil:
+		return nil, err
+	case n.Labels[corev1.LabelOSStable] == "windows" || n.Status.NodeInfo.OperatingSystem == "windows":
+		return nil, fmt.Errorf("node %s runs Windows: the probe reads Linux network namespaces only", node)
+	}
+	spec := NodePod(node, ns, o)
+	r.status(target, "creating probe pod "+ns+"/"+spec.Name)
+	pod, err := r.Kube.CoreV1().Pods(ns).Create(ctx, spec, metav1.CreateOptions{})
+	if err != nil {
+		switch {
+		case apierrors.IsForbidden(err):
+			if a := admissionError(err, "node probe pod"); a != nil {
+				return nil, fmt.Errorf("%w; a node probe needs hostNetwork, which only the privileged level allows: run it in such a namespace with --probe-namespace", a)
+			}
+			return nil, fmt.Errorf("cannot create the node probe pod: you need 'create pods' in namespace %s (or choose another with --probe-namespace)", ns)
+		case apierrors.IsNotFound(err):
+			return nil, fmt.Errorf("namespace %s does not exist: choose the probe pod's namespace with --probe-namespace", ns)
+		}
+		return nil, err
+	}
+	defer func() {
+		// its own context: Ctrl-C or a timeout must not skip the deletion
+		dctx, cancel := context.WithTimeout(context.Background(), r.DeleteTimeout)
+		defer cancel()
+		derr := r.Kube.CoreV1().Pods(ns).Delete(dctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
+		if derr != nil && !apierrors.IsNotFound(derr) && err == nil {
+			err = fmt.Errorf("deleting probe pod %s/%s: %w (delete it with 'kubectl podnet cleanup')", ns, pod.Name, derr)
+		}
+	}()
+	res = &Result{Target: target, Node: node, Container: ns + "/" + pod.Name}
+	check := func(p *corev1.Pod) (bool, error) {
+		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			if len(p.Status.ContainerStatuses) == 0 {
+				return false, fmt.Errorf("the probe pod on %s failed before its container ran: %s %s", target, p.Status.Reason, p.Status.Message)
+			}
+			return true, nil
+		}
+		if len(p.Status.ContainerStatuses) == 0 {
+			r.status(target, "waiting for the kubelet of "+node)
+			return false, nil
+		}
+		return r.containerDone(p.Status.ContainerStatuses[0], target, o)
+	}
+	if err := r.watchPod(ctx, pod, target, check); err != nil {
+		return nil, err
+	}
+	return r.readLogs(ctx, res, ns, pod.Name, "probe")
+}
+
+// Leftovers lists the node probe pods left behind (a killed process, a lost connection).
+func Leftovers(ctx context.Context, kube kubernetes.Interface, ns string) ([]corev1.Pod, error) {
+	sel := metav1.ListOptions{LabelSelector: ManagedByLabel + "=" + ManagedBy}
+	list, err := kube.CoreV1().Pods("").List(ctx, sel)
+	if apierrors.IsForbidden(err) && ns != "" {
+		list, err = kube.CoreV1().Pods(ns).List(ctx, sel)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return list.Items, nil
+}

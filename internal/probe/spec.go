@@ -1,0 +1,123 @@
+package probe
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+// Labels and names of what the probe creates.
+const (
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	ManagedBy      = "kubectl-podnet"
+	NamePrefix     = "podnet-"
+	// DefaultImage is busybox 1.36.1 pinned by digest: its `ip` reads addresses, routes, rules
+	// and neighbours; a mirror or an iproute2 image can be given with --image.
+	DefaultImage = "docker.io/library/busybox:1.36.1@sha256:73aaf090f3d85aa34ee199857f03fa3a95c8ede2ffd4cc2cdb5b94e566b11662"
+	// nonRootUID is "nobody": reading netlink needs no privilege.
+	nonRootUID = 65534
+)
+
+// Profiles of the probe container's security context.
+const (
+	ProfileRestricted = "restricted"
+	ProfileNetAdmin   = "netadmin"
+)
+
+// nameSuffix makes names unique; tests swap it.
+var nameSuffix = func() string {
+	const letters = "bcdfghjklmnpqrstvwxz2456789"
+	b := make([]byte, 5)
+	for i := range b {
+		b[i] = letters[rand.IntN(len(letters))]
+	}
+	return string(b)
+}
+
+// Script is the fixed, read-only shell script the probe runs: it says whether `ip` speaks JSON,
+// then runs each command between markers. It ends by itself (no command waits).
+func Script() string {
+	var b strings.Builder
+	b.WriteString("fmt=text; ip -j link show lo >/dev/null 2>&1 && fmt=json\n")
+	b.WriteString("echo '" + markFormat + "'$fmt\n")
+	for _, c := range Commands {
+		fmt.Fprintf(&b, "echo '%s%s'; if [ $fmt = json ]; then ip -j %s; else ip %s; fi 2>&1; echo '%s'$?\n", markSection, c, c, c, markExit)
+	}
+	b.WriteString("echo '" + markEnd + "'\n")
+	return b.String()
+}
+
+// securityContext is admitted by the Pod Security "restricted" level: non-root, no privilege
+// escalation, every capability dropped, the runtime's seccomp profile. netadmin adds NET_ADMIN
+// and NET_RAW (and so needs a namespace at baseline or privileged).
+func securityContext(profile string) *corev1.SecurityContext {
+	sc := &corev1.SecurityContext{
+		RunAsNonRoot:             ptr.To(true),
+		RunAsUser:                ptr.To(int64(nonRootUID)),
+		RunAsGroup:               ptr.To(int64(nonRootUID)),
+		AllowPrivilegeEscalation: ptr.To(false),
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+	if profile == ProfileNetAdmin {
+		sc.Capabilities.Add = []corev1.Capability{"NET_ADMIN", "NET_RAW"}
+	}
+	return sc
+}
+
+// Options shape a probe.
+type Options struct {
+	Image      string
+	PullPolicy corev1.PullPolicy
+	Profile    string
+	// TimeoutSeconds bounds the whole probe; a node pod gets it as activeDeadlineSeconds.
+	TimeoutSeconds int64
+}
+
+// EphemeralContainer is the probe container added to a pod: it shares the pod's network namespace.
+func EphemeralContainer(o Options) corev1.EphemeralContainer {
+	return corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+		Name:                     NamePrefix + nameSuffix(),
+		Image:                    o.Image,
+		ImagePullPolicy:          o.PullPolicy,
+		Command:                  []string{"sh", "-c", Script()},
+		SecurityContext:          securityContext(o.Profile),
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+	}}
+}
+
+// NodePod is the short-lived host-network pod that probes a node: pinned to it, tolerating every
+// taint, labelled, bounded by activeDeadlineSeconds, never restarted.
+func NodePod(node, namespace string, o Options) *corev1.Pod {
+	name := NamePrefix + "node-" + nameSuffix()
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: namespace,
+			Labels:      map[string]string{ManagedByLabel: ManagedBy, "podnet.dev/probe": "node"},
+			Annotations: map[string]string{"podnet.dev/node": node},
+		},
+		Spec: corev1.PodSpec{
+			NodeName:                      node,
+			HostNetwork:                   true,
+			RestartPolicy:                 corev1.RestartPolicyNever,
+			ActiveDeadlineSeconds:         ptr.To(max(o.TimeoutSeconds, 1)),
+			TerminationGracePeriodSeconds: ptr.To(int64(0)),
+			AutomountServiceAccountToken:  ptr.To(false),
+			EnableServiceLinks:            ptr.To(false),
+			Tolerations:                   []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+			SecurityContext:               &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+			Containers: []corev1.Container{{
+				Name:                     "probe",
+				Image:                    o.Image,
+				ImagePullPolicy:          o.PullPolicy,
+				Command:                  []string{"sh", "-c", Script()},
+				SecurityContext:          securityContext(o.Profile),
+				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+			}},
+		},
+	}
+}
