@@ -159,7 +159,7 @@ func (r *Runner) waitEphemeral(ctx context.Context, pod *corev1.Pod, cname, targ
 		r.status(target, "waiting for the kubelet to start "+cname)
 		return false, nil
 	}
-	return r.watchPod(ctx, pod, target, check)
+	return r.watchPod(ctx, pod, target, cname, o.Image, check)
 }
 
 func (r *Runner) containerDone(s corev1.ContainerStatus, target string, o Options) (bool, error) {
@@ -178,8 +178,45 @@ func (r *Runner) containerDone(s corev1.ContainerStatus, target string, o Option
 	return false, nil
 }
 
-// watchPod calls check on the pod and on every change of it until check is done or fails, or ctx ends.
-func (r *Runner) watchPod(ctx context.Context, pod *corev1.Pod, target string, check func(*corev1.Pod) (bool, error)) error {
+// failEvents are the kubelet's event reasons that mean the probe container will not start.
+var failEvents = map[string]bool{"Failed": true, "ErrImageNeverPull": true, "InspectFailed": true, "BackOff": true}
+
+// watchFailures watches the pod's events: the kubelet says an image cannot be had there at once,
+// before the pod's status catches up. It cancels ctx with the reason.
+func (r *Runner) watchFailures(ctx context.Context, pod *corev1.Pod, container, image string, cancel context.CancelCauseFunc) {
+	sel := fields.Set{"involvedObject.name": pod.Name, "involvedObject.kind": "Pod"}.AsSelector().String()
+	w, err := r.Kube.CoreV1().Events(pod.Namespace).Watch(ctx, metav1.ListOptions{FieldSelector: sel})
+	if err != nil {
+		return // events are a shortcut; the pod's status says the same later
+	}
+	defer w.Stop()
+	for ev := range w.ResultChan() {
+		e, ok := ev.Object.(*corev1.Event)
+		if !ok || !failEvents[e.Reason] || !strings.Contains(e.InvolvedObject.FieldPath, "{"+container+"}") {
+			continue
+		}
+		if e.Reason == "BackOff" && !strings.Contains(e.Message, "image") {
+			continue
+		}
+		cancel(fmt.Errorf("the probe image %s cannot be started: %s: %s (use --image for a mirror, --image-pull-policy to change pulling)", image, e.Reason, e.Message))
+		return
+	}
+}
+
+// watchPod calls check on the pod and on every change of it until check is done or fails, or ctx
+// ends; with container set, the kubelet's failure events for it end the wait at once.
+func (r *Runner) watchPod(ctx context.Context, pod *corev1.Pod, target, container, image string, check func(*corev1.Pod) (bool, error)) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go r.watchFailures(ctx, pod, container, image, cancel)
+	err := r.watchPodStatus(ctx, pod, target, check)
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) && !errors.Is(cause, context.DeadlineExceeded) {
+		return cause
+	}
+	return err
+}
+
+func (r *Runner) watchPodStatus(ctx context.Context, pod *corev1.Pod, target string, check func(*corev1.Pod) (bool, error)) error {
 	done, err := check(pod)
 	if done || err != nil {
 		return err
@@ -303,7 +340,7 @@ func (r *Runner) ProbeNode(ctx context.Context, node, ns string, o Options) (res
 		}
 		return r.containerDone(p.Status.ContainerStatuses[0], target, o)
 	}
-	if err := r.watchPod(ctx, pod, target, check); err != nil {
+	if err := r.watchPod(ctx, pod, target, "probe", o.Image, check); err != nil {
 		return nil, err
 	}
 	return r.readLogs(ctx, res, ns, pod.Name, "probe")

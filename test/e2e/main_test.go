@@ -85,8 +85,8 @@ func clusterFor(t *testing.T, scenario string) *cluster {
 		c = &cluster{name: "e2e-" + scenario, scenario: scenario}
 		args := []string{"up", "--name", c.name, "--scenario", scenario}
 		if scenario == "" {
-			c.name = "e2e-empty" // a bare cluster: no nodes, no DNS
-			args = args[:3]
+			c.name = "e2e-empty" // no scenario: no nodes, no DNS
+			args = []string{"up", "--name", c.name}
 		}
 		cmd := exec.Command(filepath.Join(repoRoot, "hack", "cluster"), args...)
 		cmd.Env = append(os.Environ(), "PODNET_CLUSTER_STATE="+stateDir)
