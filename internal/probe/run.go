@@ -190,7 +190,17 @@ func (r *Runner) watchFailures(ctx context.Context, pod *corev1.Pod, container, 
 		return // events are a shortcut; the pod's status says the same later
 	}
 	defer w.Stop()
-	for ev := range w.ResultChan() {
+	for {
+		var ev watch.Event
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-w.ResultChan():
+			if !ok {
+				return
+			}
+			ev = e
+		}
 		e, ok := ev.Object.(*corev1.Event)
 		if !ok || !failEvents[e.Reason] || !strings.Contains(e.InvolvedObject.FieldPath, "{"+container+"}") {
 			continue
@@ -227,34 +237,50 @@ func (r *Runner) watchPodStatus(ctx context.Context, pod *corev1.Pod, target str
 		if err != nil {
 			return waitError(ctx, err, target)
 		}
-		for ev := range w.ResultChan() {
-			switch ev.Type {
-			case watch.Deleted:
-				w.Stop()
-				return fmt.Errorf("%s was deleted while the probe ran", target)
-			case watch.Error:
-				w.Stop()
-				if st, ok := ev.Object.(*metav1.Status); ok && st.Code == 410 {
-					p, err := r.Kube.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
-					if err != nil {
-						return waitError(ctx, err, target)
-					}
-					rv = p.ResourceVersion
-				}
-				continue
-			}
-			p, ok := ev.Object.(*corev1.Pod)
-			if !ok {
-				continue
-			}
-			rv = p.ResourceVersion
-			if done, err := check(p); done || err != nil {
-				w.Stop()
-				return err
-			}
+		if err := r.drainWatch(ctx, w, &rv, pod, target, check); err != errWatchClosed {
+			return err
 		}
 		if err := ctx.Err(); err != nil {
 			return waitError(ctx, err, target)
+		}
+	}
+}
+
+var errWatchClosed = errors.New("watch closed")
+
+// drainWatch reads one watch until check is done or fails (its result), the watch closes
+// (errWatchClosed: watch again from rv) or ctx ends.
+func (r *Runner) drainWatch(ctx context.Context, w watch.Interface, rv *string, pod *corev1.Pod, target string, check func(*corev1.Pod) (bool, error)) error {
+	defer w.Stop()
+	for {
+		var ev watch.Event
+		var ok bool
+		select {
+		case <-ctx.Done():
+			return waitError(ctx, ctx.Err(), target)
+		case ev, ok = <-w.ResultChan():
+			if !ok {
+				return errWatchClosed
+			}
+		}
+		switch ev.Type {
+		case watch.Deleted:
+			return fmt.Errorf("%s was deleted while the probe ran", target)
+		case watch.Error:
+			p, err := r.Kube.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+			if err != nil {
+				return waitError(ctx, err, target)
+			}
+			*rv = p.ResourceVersion
+			return errWatchClosed
+		}
+		p, isPod := ev.Object.(*corev1.Pod)
+		if !isPod {
+			continue
+		}
+		*rv = p.ResourceVersion
+		if done, err := check(p); done || err != nil {
+			return err
 		}
 	}
 }

@@ -101,7 +101,6 @@ func hostLinkSet(t *testing.T, args ...string) map[string]string {
 	return set
 }
 
-
 func probeLinkSet(links []probe.Link) map[string]string {
 	set := map[string]string{}
 	for _, l := range links {

@@ -1,0 +1,39 @@
+package cmd
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestIPBadInput(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"ip", "web", "-o", "wide"}, `unknown output format "wide": use json or yaml`},
+		{[]string{"ip", "web", "--raw", "-o", "json"}, "--raw and -o do not go together: --raw prints the commands' own output"},
+		{[]string{"ip", "web", "--profile", "root"}, `invalid --profile "root": use restricted or netadmin`},
+		{[]string{"ip", "web", "--image-pull-policy", "Sometimes"}, `invalid --image-pull-policy "Sometimes": use Always, IfNotPresent or Never`},
+		{[]string{"ip", "web", "--timeout", "0s"}, "--timeout must be positive (got 0s)"},
+		{[]string{"ip", "web", "--parallel", "0"}, "--parallel must be at least 1 (got 0)"},
+		{[]string{"ip", "node/"}, `bad node "node/": use node/NAME`},
+		{[]string{"ip", "a/b/c"}, `bad pod "a/b/c": use NAME, NAMESPACE/NAME or pod/NAME (with -n for the namespace)`},
+		{[]string{"ip", "shop/missing"}, "pod shop/missing not found: check the name and the namespace (-n)"},
+		{[]string{"ip"}, `requires at least 1 arg(s), only received 0`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			_, _, err := runCmd(t, nil, tt.args...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCleanupNothingLeft(t *testing.T) {
+	out, _, err := runCmd(t, flannelCluster(), "cleanup", "--dry-run")
+	if err != nil || out != "no node probe pods left behind\n" {
+		t.Errorf("cleanup: %q, %v", out, err)
+	}
+}
