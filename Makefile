@@ -60,8 +60,22 @@ unit: ## unit and command tests, with the race detector
 e2e: build cluster-bins ## end-to-end tests: the built binary against real local control planes
 	PODNET_BIN=$(PLUGIN) $(GO) test -tags e2e -count=1 -timeout 30m ./test/e2e/...
 
+.PHONY: dist
+dist: ## release archives for every platform, sha256 sums and dist/podnet.yaml (RELEASE=vX.Y.Z)
+	$(GO) run ./hack/dist --version $(RELEASE) --out dist
+
+RELEASE ?= v0.1.0
+
+.PHONY: release-manifest
+release-manifest: dist ## render krew.yaml from the release archives (commit it with the release)
+	cp dist/podnet.yaml krew.yaml
+
+.PHONY: krew-test
+krew-test: cluster-bins ## validate the krew manifest, install the plugin through krew offline, run it, uninstall
+	@hack/krew-test.sh
+
 .PHONY: test
-test: deps fmt-check vet tidy-check unit e2e ## everything CI runs
+test: deps fmt-check vet tidy-check unit e2e krew-test ## everything CI runs
 
 .PHONY: bench
 bench: build cluster-bins ## benchmark `nodes` against kubectl and a raw paged LIST on a synthetic cluster
