@@ -1,8 +1,10 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -10,13 +12,17 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/probe"
 	"github.com/podnet/kubectl-podnet/internal/render"
 )
 
 // DNSOptions are the options of `kubectl podnet dns`.
 type DNSOptions struct {
 	*GlobalOptions
+	ProbeFlags
 	Output string
+	Probe  bool
+	Lookup string
 
 	podNS, podName string
 	clients        *Clients
@@ -26,6 +32,7 @@ type DNSOptions struct {
 type dnsReport struct {
 	ClusterDNS *inspect.ClusterDNS `json:"clusterDNS"`
 	Pod        *inspect.ResolvConf `json:"pod,omitempty"`
+	Probe      *render.DNSProbe    `json:"probe,omitempty"`
 }
 
 // NewCmdDNS builds `kubectl podnet dns [POD]`.
@@ -36,9 +43,12 @@ func NewCmdDNS(g *GlobalOptions) *cobra.Command {
 		Short: "Show the cluster DNS Service, its endpoints and upstreams, and the resolv.conf a pod gets",
 		Long: `Without a pod: the cluster DNS Service (kube-system/kube-dns, or one labelled k8s-app=kube-dns),
 its endpoints and their readiness, and where CoreDNS forwards (from its Corefile). With a pod
-(NAME in -n, NS/NAME or pod/NAME): its dnsPolicy and dnsConfig and the resolv.conf kubelet writes for it.`,
+(NAME in -n, NS/NAME or pod/NAME): its dnsPolicy and dnsConfig and the resolv.conf kubelet writes for it;
+with --probe, the resolv.conf read from inside the pod by an ephemeral container (see 'kubectl podnet ip'
+for what that adds to the pod), and with --lookup NAME a lookup of that name from inside the pod.`,
 		Example: `  kubectl podnet dns
-  kubectl podnet dns shop/web-0 -o yaml`,
+  kubectl podnet dns shop/web-0 -o yaml
+  kubectl podnet dns shop/web-0 --probe --lookup kubernetes.default.svc.cluster.local`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
@@ -51,6 +61,9 @@ its endpoints and their readiness, and where CoreDNS forwards (from its Corefile
 		},
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json or yaml")
+	cmd.Flags().BoolVar(&o.Probe, "probe", false, "read the pod's resolv.conf from inside it (adds an ephemeral container)")
+	cmd.Flags().StringVar(&o.Lookup, "lookup", "", "with --probe: resolve this name from inside the pod")
+	o.ProbeFlags.add(cmd)
 	return cmd
 }
 
@@ -65,6 +78,35 @@ func (o *DNSOptions) Complete(args []string) error {
 		o.podNS, o.podName, err = parsePodRef(args[0], c.Namespace)
 	}
 	return err
+}
+
+// probeDNS reads the pod's resolv.conf, and resolves --lookup, from an ephemeral container.
+func (o *DNSOptions) probeDNS(cmd *cobra.Command) (*render.DNSProbe, error) {
+	ctx, cancel := context.WithTimeout(cmd.Context(), o.Timeout)
+	defer cancel()
+	st := newStatusLine(o.Streams.ErrOut)
+	runner := &probe.Runner{Kube: o.clients.Kube, Status: st.set, DeleteTimeout: 15 * time.Second}
+	opts := o.options()
+	opts.Script = probe.DNSScript(o.Lookup)
+	res, err := runner.ProbePodRaw(ctx, o.podNS, o.podName, opts, o.Limit, o.Force)
+	st.done()
+	if err != nil {
+		return nil, err
+	}
+	secs, err := probe.Sections(res.Raw)
+	if err != nil {
+		return nil, fmt.Errorf("pod %s/%s: %w", o.podNS, o.podName, err)
+	}
+	p := &render.DNSProbe{Container: res.Container, Lookup: o.Lookup}
+	for _, s := range secs {
+		switch {
+		case s.Name == "resolv.conf":
+			p.ResolvConf = s.Output
+		case strings.HasPrefix(s.Name, "lookup "):
+			p.LookupOutput, p.LookupOK = s.Output, s.Exit == "0"
+		}
+	}
+	return p, nil
 }
 
 // parsePodRef reads NAME, NS/NAME or pod/NAME (pods/NAME) against the current namespace.
@@ -89,7 +131,23 @@ func parsePodRef(ref, ns string) (string, string, error) {
 }
 
 // Validate checks the flags.
-func (o *DNSOptions) Validate() error { return validateOutput(o.Output, "json", "yaml") }
+func (o *DNSOptions) Validate() error {
+	if err := validateOutput(o.Output, "json", "yaml"); err != nil {
+		return err
+	}
+	switch {
+	case o.Probe && o.podName == "":
+		return fmt.Errorf("--probe reads a pod's resolv.conf: name the pod (kubectl podnet dns POD --probe)")
+	case o.Lookup != "" && !o.Probe:
+		return fmt.Errorf("--lookup runs from inside the pod: add --probe")
+	case o.Lookup != "" && !probe.ValidName(o.Lookup):
+		return fmt.Errorf("--lookup %q is not a DNS name (letters, digits, dots and dashes)", o.Lookup)
+	}
+	if o.Probe {
+		return o.ProbeFlags.validate()
+	}
+	return nil
+}
 
 // Run reads the cluster DNS and, when asked, computes the pod's resolv.conf.
 func (o *DNSOptions) Run(cmd *cobra.Command) error {
@@ -115,6 +173,11 @@ func (o *DNSOptions) Run(cmd *cobra.Command) error {
 	if pod != nil {
 		rep.Pod = inspect.PodResolvConf(pod, dns)
 	}
+	if o.Probe {
+		if rep.Probe, err = o.probeDNS(cmd); err != nil {
+			return err
+		}
+	}
 	errPal := render.NewPalette(o.Streams.ErrOut, o.Color)
 	for _, u := range dns.Unknown {
 		render.Notes(o.Streams.ErrOut, []string{"could not read " + u}, errPal)
@@ -125,6 +188,13 @@ func (o *DNSOptions) Run(cmd *cobra.Command) error {
 		}
 	} else if err := render.DNS(o.Streams.Out, dns, rep.Pod); err != nil {
 		return err
+	} else if rep.Probe != nil {
+		if err := render.DNSProbeResult(o.Streams.Out, rep.Probe); err != nil {
+			return err
+		}
+	}
+	if l := rep.Probe; l != nil && l.Lookup != "" && !l.LookupOK {
+		return fmt.Errorf("looking up %s from inside pod %s/%s failed: the pod's DNS does not resolve it (see the output above)", l.Lookup, o.podNS, o.podName)
 	}
 	if dns.Service == "" && len(dns.Unknown) == 0 {
 		return fmt.Errorf("no cluster DNS Service: neither kube-system/kube-dns nor a Service labelled k8s-app=kube-dns exists; pods with dnsPolicy ClusterFirst cannot resolve names (install CoreDNS)")

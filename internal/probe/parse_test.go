@@ -191,3 +191,24 @@ func FuzzParse(f *testing.F) {
 		_ = ParseNeighText(out)
 	})
 }
+
+func TestDNSScriptAndSections(t *testing.T) {
+	script := DNSScript("kubernetes.default")
+	if !strings.Contains(script, "nslookup 'kubernetes.default'") || !strings.Contains(script, "cat /etc/resolv.conf") {
+		t.Errorf("script:\n%s", script)
+	}
+	out := "@@podnet section resolv.conf\nnameserver 10.96.0.10\nsearch a b\n@@podnet exit 0\n@@podnet section lookup kubernetes.default\n;; connection timed out\n@@podnet exit 1\n@@podnet end\n"
+	secs, err := Sections(out)
+	want := []Section{{Name: "resolv.conf", Output: "nameserver 10.96.0.10\nsearch a b\n", Exit: "0"}, {Name: "lookup kubernetes.default", Output: ";; connection timed out\n", Exit: "1"}}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, secs); diff != "" {
+		t.Errorf("sections (-want +got):\n%s", diff)
+	}
+	for name, ok := range map[string]bool{"kubernetes.default.svc.cluster.local": true, "x;rm -rf": false, "": false, "a b": false, "$(id)": false} {
+		if ValidName(name) != ok {
+			t.Errorf("ValidName(%q) = %v, want %v", name, !ok, ok)
+		}
+	}
+}

@@ -64,6 +64,21 @@ func CountProbeContainers(p *corev1.Pod) int {
 // ProbePod adds an ephemeral container to the pod, waits for it to finish and parses its output.
 // limit is the number of podnet containers a pod may already carry before force is needed.
 func (r *Runner) ProbePod(ctx context.Context, ns, name string, o Options, limit int, force bool) (*Result, error) {
+	res, err := r.ProbePodRaw(ctx, ns, name, o, limit, force)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := Parse(res.Raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", res.Target, err)
+	}
+	res.Snapshot = snap
+	return res, nil
+}
+
+// ProbePodRaw is ProbePod without parsing: it runs o.Script (the ip script when empty) and
+// returns its output in Raw.
+func (r *Runner) ProbePodRaw(ctx context.Context, ns, name string, o Options, limit int, force bool) (*Result, error) {
 	target := "pod/" + ns + "/" + name
 	pod, err := r.Kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 	switch {
@@ -107,6 +122,8 @@ func (r *Runner) ProbePod(ctx context.Context, ns, name string, o Options, limit
 	}
 	return r.readLogs(ctx, res, ns, name, ec.Name)
 }
+
+// ProbeNode runs the ip script on the node and parses its output.
 
 func ephemeralPatch(pod *corev1.Pod, ec corev1.EphemeralContainer) ([]byte, error) {
 	before, err := json.Marshal(pod)
@@ -305,6 +322,14 @@ func (r *Runner) readLogs(ctx context.Context, res *Result, ns, pod, container s
 		return nil, fmt.Errorf("reading the probe's output from %s/%s container %s: %w", ns, pod, container, err)
 	}
 	res.Raw = string(out)
+	return res, nil
+}
+
+func (r *Runner) ProbeNode(ctx context.Context, node, ns string, o Options) (*Result, error) {
+	res, err := r.probeNodeRaw(ctx, node, ns, o)
+	if err != nil {
+		return nil, err
+	}
 	snap, err := Parse(res.Raw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", res.Target, err)
@@ -313,9 +338,9 @@ func (r *Runner) readLogs(ctx context.Context, res *Result, ns, pod, container s
 	return res, nil
 }
 
-// ProbeNode runs a short-lived host-network pod on the node in namespace ns, reads its output and
-// deletes it on every path, Ctrl-C included.
-func (r *Runner) ProbeNode(ctx context.Context, node, ns string, o Options) (res *Result, err error) {
+// probeNodeRaw runs a short-lived host-network pod on the node in namespace ns, reads its output
+// and deletes it on every path, Ctrl-C included.
+func (r *Runner) probeNodeRaw(ctx context.Context, node, ns string, o Options) (res *Result, err error) {
 	target := "node/" + node
 	n, err := r.Kube.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
 	switch {

@@ -76,6 +76,70 @@ type Options struct {
 	Profile    string
 	// TimeoutSeconds bounds the whole probe; a node pod gets it as activeDeadlineSeconds.
 	TimeoutSeconds int64
+	// Script is what the probe runs; empty is the ip script (Script()).
+	Script string
+}
+
+func (o Options) script() string {
+	if o.Script != "" {
+		return o.Script
+	}
+	return Script()
+}
+
+// DNSScript reads the pod's resolv.conf and, when lookup is not empty, resolves that name from
+// inside the pod (busybox nslookup, else getent). lookup must be a DNS name (checked by ValidName).
+func DNSScript(lookup string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "echo '%sresolv.conf'; cat /etc/resolv.conf 2>&1; echo '%s'$?\n", markSection, markExit)
+	if lookup != "" {
+		fmt.Fprintf(&b, "echo '%slookup %s'; if command -v nslookup >/dev/null 2>&1; then nslookup '%s' 2>&1; else getent hosts '%s' 2>&1; fi; echo '%s'$?\n", markSection, lookup, lookup, lookup, markExit)
+	}
+	b.WriteString("echo '" + markEnd + "'\n")
+	return b.String()
+}
+
+// ValidName reports whether s is a DNS name the lookup may be given (letters, digits, dots, dashes).
+func ValidName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Section is one command's output in a probe's output.
+type Section struct {
+	Name   string `json:"name"`
+	Output string `json:"output"`
+	Exit   string `json:"exit"`
+}
+
+// Sections splits a probe's output into its commands' outputs.
+func Sections(out string) ([]Section, error) {
+	if !strings.Contains(out, markEnd) {
+		return nil, fmt.Errorf("the probe's output is cut short (no end marker)")
+	}
+	var secs []Section
+	var cur *Section
+	for _, line := range strings.SplitAfter(out, "\n") {
+		t := strings.TrimRight(line, "\r\n")
+		switch {
+		case strings.HasPrefix(t, markSection):
+			secs = append(secs, Section{Name: strings.TrimPrefix(t, markSection)})
+			cur = &secs[len(secs)-1]
+		case strings.HasPrefix(t, markExit) && cur != nil:
+			cur.Exit = strings.TrimPrefix(t, markExit)
+			cur = nil
+		case cur != nil:
+			cur.Output += line
+		}
+	}
+	return secs, nil
 }
 
 // EphemeralContainer is the probe container added to a pod: it shares the pod's network namespace.
@@ -84,7 +148,7 @@ func EphemeralContainer(o Options) corev1.EphemeralContainer {
 		Name:                     NamePrefix + nameSuffix(),
 		Image:                    o.Image,
 		ImagePullPolicy:          o.PullPolicy,
-		Command:                  []string{"sh", "-c", Script()},
+		Command:                  []string{"sh", "-c", o.script()},
 		SecurityContext:          securityContext(o.Profile),
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 	}}
@@ -114,7 +178,7 @@ func NodePod(node, namespace string, o Options) *corev1.Pod {
 				Name:                     "probe",
 				Image:                    o.Image,
 				ImagePullPolicy:          o.PullPolicy,
-				Command:                  []string{"sh", "-c", Script()},
+				Command:                  []string{"sh", "-c", o.script()},
 				SecurityContext:          securityContext(o.Profile),
 				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 			}},

@@ -142,3 +142,27 @@ func DNS(w io.Writer, d *inspect.ClusterDNS, rc *inspect.ResolvConf) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// DNSProbe is what a probe read from inside a pod.
+type DNSProbe struct {
+	Container    string `json:"probe"`
+	ResolvConf   string `json:"resolvConf"`
+	Lookup       string `json:"lookup,omitempty"`
+	LookupOK     bool   `json:"lookupOK,omitempty"`
+	LookupOutput string `json:"lookupOutput,omitempty"`
+}
+
+// DNSProbeResult writes the resolv.conf read from the pod and the lookup's outcome.
+func DNSProbeResult(w io.Writer, p *DNSProbe) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n# resolv.conf read from inside the pod (probe %s)\n%s", p.Container, p.ResolvConf)
+	if p.Lookup != "" {
+		state := "resolved"
+		if !p.LookupOK {
+			state = "FAILED"
+		}
+		fmt.Fprintf(&b, "\n# lookup %s from inside the pod: %s\n%s", p.Lookup, state, p.LookupOutput)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

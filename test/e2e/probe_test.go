@@ -283,3 +283,22 @@ func TestIPInterruptLeavesNoPod(t *testing.T) {
 		t.Errorf("after 20 interrupts, node probe pods are left: %s", left)
 	}
 }
+
+// TestDNSProbe reads a pod's resolv.conf from inside it (no lookup: this machine has no DNS server
+// for the pod to ask, and the test sends no traffic off its own namespaces).
+func TestDNSProbe(t *testing.T) {
+	c := realNodeCluster(t)
+	r := c.podnet(t, append([]string{"dns", "default/app", "--probe"}, probeArgs()...)...)
+	for _, want := range []string{"# resolv.conf read from inside the pod (probe podnet-", "nameserver 10.96.0.10\n", "search default.svc.cluster.local svc.cluster.local cluster.local"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("dns --probe stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	// this cluster has no DNS Service: the command says so and fails
+	if r.code != 1 || !strings.Contains(r.stderr, "no cluster DNS Service") {
+		t.Errorf("exit %d, stderr %s", r.code, r.stderr)
+	}
+	if bad := c.podnet(t, "dns", "default/app", "--lookup", "x;rm"); bad.code != 1 || !strings.Contains(bad.stderr, "--lookup runs from inside the pod: add --probe") {
+		t.Errorf("--lookup without --probe: exit %d: %s", bad.code, bad.stderr)
+	}
+}
