@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -84,8 +83,7 @@ func (o *DNSOptions) Complete(args []string) error {
 func (o *DNSOptions) probeDNS(cmd *cobra.Command) (*render.DNSProbe, error) {
 	ctx, cancel := context.WithTimeout(cmd.Context(), o.Timeout)
 	defer cancel()
-	st := newStatusLine(o.Streams.ErrOut)
-	runner := &probe.Runner{Kube: o.clients.Kube, Status: st.set, DeleteTimeout: 15 * time.Second}
+	runner, st := o.runner(o.clients, o.Streams.ErrOut)
 	opts := o.options()
 	opts.Script = probe.DNSScript(o.Lookup)
 	res, err := runner.ProbePodRaw(ctx, o.podNS, o.podName, opts, o.Limit, o.Force)

@@ -64,6 +64,12 @@ func (f *ProbeFlags) validate() error {
 	return nil
 }
 
+// runner builds the probe runner with a status line on w (a terminal only).
+func (f *ProbeFlags) runner(c *Clients, w io.Writer) (*probe.Runner, *statusLine) {
+	st := newStatusLine(w)
+	return &probe.Runner{Kube: c.Kube, Status: st.set, DeleteTimeout: 15 * time.Second}, st
+}
+
 func (f *ProbeFlags) options() probe.Options {
 	return probe.Options{Image: f.Image, PullPolicy: corev1.PullPolicy(f.PullPolicy), Profile: f.Profile, TimeoutSeconds: int64(f.Timeout.Seconds())}
 }
@@ -173,8 +179,7 @@ func (o *IPOptions) Run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
 	errPal := render.NewPalette(o.Streams.ErrOut, o.Color)
 	warnLeftovers(ctx, o.clients, o.ProbeNamespace, o.Streams.ErrOut, errPal)
-	st := newStatusLine(o.Streams.ErrOut)
-	runner := &probe.Runner{Kube: o.clients.Kube, Status: st.set, DeleteTimeout: 15 * time.Second}
+	runner, st := o.runner(o.clients, o.Streams.ErrOut)
 	results := make([]*probe.Result, len(o.targets))
 	errs := make([]error, len(o.targets))
 	eg := &errgroup.Group{}

@@ -497,6 +497,9 @@ func (g *gatherer) readCIDREvents(ctx context.Context, ev *Evidence) {
 	}
 }
 
+// Reason says in a few words why an API call failed: forbidden, not found, unauthorized, or the error.
+func Reason(err error) string { return reason(err) }
+
 // reason says in a few words why an API call failed.
 func reason(err error) string {
 	switch {

@@ -64,7 +64,11 @@ func CountProbeContainers(p *corev1.Pod) int {
 // ProbePod adds an ephemeral container to the pod, waits for it to finish and parses its output.
 // limit is the number of podnet containers a pod may already carry before force is needed.
 func (r *Runner) ProbePod(ctx context.Context, ns, name string, o Options, limit int, force bool) (*Result, error) {
-	res, err := r.ProbePodRaw(ctx, ns, name, o, limit, force)
+	return withSnapshot(r.ProbePodRaw(ctx, ns, name, o, limit, force))
+}
+
+// withSnapshot parses the output of a probe that ran the ip script.
+func withSnapshot(res *Result, err error) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -122,8 +126,6 @@ func (r *Runner) ProbePodRaw(ctx context.Context, ns, name string, o Options, li
 	}
 	return r.readLogs(ctx, res, ns, name, ec.Name)
 }
-
-// ProbeNode runs the ip script on the node and parses its output.
 
 func ephemeralPatch(pod *corev1.Pod, ec corev1.EphemeralContainer) ([]byte, error) {
 	before, err := json.Marshal(pod)
@@ -325,17 +327,9 @@ func (r *Runner) readLogs(ctx context.Context, res *Result, ns, pod, container s
 	return res, nil
 }
 
+// ProbeNode runs the ip script on the node and parses its output.
 func (r *Runner) ProbeNode(ctx context.Context, node, ns string, o Options) (*Result, error) {
-	res, err := r.probeNodeRaw(ctx, node, ns, o)
-	if err != nil {
-		return nil, err
-	}
-	snap, err := Parse(res.Raw)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", res.Target, err)
-	}
-	res.Snapshot = snap
-	return res, nil
+	return withSnapshot(r.probeNodeRaw(ctx, node, ns, o))
 }
 
 // probeNodeRaw runs a short-lived host-network pod on the node in namespace ns, reads its output

@@ -5,7 +5,6 @@ package e2e
 import (
 	"encoding/json"
 	"net/netip"
-	"sort"
 	"strings"
 	"testing"
 
@@ -29,12 +28,7 @@ func cidrUsage(t *testing.T, c *cluster, args ...string) (*inspect.CIDRUsage, re
 // pods per node (by the node CIDR they fall in, for models that hand out node CIDRs), node CIDRs
 // per cluster CIDR, ClusterIPs per service CIDR, Calico allocations per pool.
 func TestCIDRUsageMatchesTheCluster(t *testing.T) {
-	names := make([]string, 0, len(scenarioWants))
-	for n := range scenarioWants {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, scenario := range names {
+	for _, scenario := range scenarioNames() {
 		t.Run(scenario, func(t *testing.T) {
 			c := clusterFor(t, scenario)
 			u, r := cidrUsage(t, c)

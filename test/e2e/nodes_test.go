@@ -37,13 +37,18 @@ var scenarioWants = map[string]scenarioWant{
 	"exhausted":         {network: "flannel/host-gw", podCIDR: "10.244.0.0/22", serviceCIDR: "10.96.0.0/12", warnings: []string{"NoPodCIDR node/worker-5", "NoPodCIDR node/worker-6"}},
 }
 
-func TestNodesOnEveryScenario(t *testing.T) {
+// scenarioNames are the scenarios with expectations, in order.
+func scenarioNames() []string {
 	names := make([]string, 0, len(scenarioWants))
 	for n := range scenarioWants {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	for _, scenario := range names {
+	return names
+}
+
+func TestNodesOnEveryScenario(t *testing.T) {
+	for _, scenario := range scenarioNames() {
 		want := scenarioWants[scenario]
 		t.Run(scenario, func(t *testing.T) {
 			c := clusterFor(t, scenario)

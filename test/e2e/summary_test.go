@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"sort"
 	"strings"
 	"testing"
 
@@ -14,12 +13,7 @@ import (
 )
 
 func TestSummaryOnEveryScenario(t *testing.T) {
-	names := make([]string, 0, len(scenarioWants))
-	for n := range scenarioWants {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, scenario := range names {
+	for _, scenario := range scenarioNames() {
 		want := scenarioWants[scenario]
 		t.Run(scenario, func(t *testing.T) {
 			c := clusterFor(t, scenario)
