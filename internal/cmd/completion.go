@@ -62,14 +62,14 @@ func completeNothing(*cobra.Command, []string, string) ([]string, cobra.ShellCom
 func (g *GlobalOptions) addCompletions(root *cobra.Command) {
 	outputs := map[string][]string{
 		"nodes": {"wide", "json", "yaml"}, "summary": {"json", "yaml"}, "who": {"json", "yaml"}, "dns": {"json", "yaml"},
-		"cidr-usage": {"json", "yaml", "prometheus"}, "ip": {"json", "yaml"},
+		"cidr-usage": {"json", "yaml", "prometheus"}, "ip": {"json", "yaml"}, "trace": {"json", "yaml"},
 	}
 	for _, c := range root.Commands() {
 		if f, ok := outputs[c.Name()]; ok {
 			_ = c.RegisterFlagCompletionFunc("output", completeOutputs(f...))
 		}
 		switch c.Name() {
-		case "ip":
+		case "ip", "trace":
 			c.ValidArgsFunction = g.completePods(true)
 		case "dns":
 			c.ValidArgsFunction = g.completePods(false)

@@ -50,7 +50,7 @@ and flags what looks wrong.`,
 	cmd.SetErr(streams.ErrOut)
 	flags.AddFlags(cmd.PersistentFlags())
 	cmd.PersistentFlags().StringVar(&g.Color, "color", g.Color, "colour output: auto (on a terminal, unless NO_COLOR is set), always or never")
-	cmd.AddCommand(NewCmdNodes(g), NewCmdSummary(g), NewCmdWho(g), NewCmdDNS(g), NewCmdCIDRUsage(g), NewCmdIP(g), NewCmdCleanup(g), NewCmdVersion(g))
+	cmd.AddCommand(NewCmdNodes(g), NewCmdSummary(g), NewCmdWho(g), NewCmdDNS(g), NewCmdCIDRUsage(g), NewCmdIP(g), NewCmdTrace(g), NewCmdCleanup(g), NewCmdVersion(g))
 	cmd.InitDefaultCompletionCmd()
 	g.addCompletions(cmd)
 	return cmd

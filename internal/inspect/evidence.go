@@ -433,33 +433,39 @@ func (g *gatherer) readCiliumNodes(ctx context.Context, ev *Evidence) {
 		return
 	}
 	for _, it := range list.Items {
-		cn := &CiliumNode{Name: it.GetName()}
-		cidrs, _, _ := unstructured.NestedStringSlice(it.Object, "spec", "ipam", "podCIDRs")
-		for _, c := range cidrs {
-			if p, err := netip.ParsePrefix(c); err == nil {
-				cn.PodCIDRs = append(cn.PodCIDRs, p.Masked())
-			}
-		}
-		addrs, _, _ := unstructured.NestedSlice(it.Object, "spec", "addresses")
-		for _, a := range addrs {
-			am, _ := a.(map[string]any)
-			if am["type"] == "CiliumInternalIP" {
-				if ip, err := netip.ParseAddr(fmt.Sprint(am["ip"])); err == nil {
-					cn.CiliumInternalIP = append(cn.CiliumInternalIP, ip)
-				}
-			}
-		}
-		for _, k := range []string{"ipv4", "ipv6"} {
-			if s, ok, _ := unstructured.NestedString(it.Object, "spec", "health", k); ok {
-				if ip, err := netip.ParseAddr(s); err == nil {
-					cn.HealthIPs = append(cn.HealthIPs, ip)
-				}
-			}
-		}
-		used, _, _ := unstructured.NestedMap(it.Object, "status", "ipam", "used")
-		cn.Used = len(used)
-		ev.CiliumNodes[cn.Name] = cn
+		addCiliumNode(ev, it.Object)
 	}
+}
+
+// addCiliumNode reads one CiliumNode object into ev.CiliumNodes.
+func addCiliumNode(ev *Evidence, obj map[string]any) {
+	it := &unstructured.Unstructured{Object: obj}
+	cn := &CiliumNode{Name: it.GetName()}
+	cidrs, _, _ := unstructured.NestedStringSlice(it.Object, "spec", "ipam", "podCIDRs")
+	for _, c := range cidrs {
+		if p, err := netip.ParsePrefix(c); err == nil {
+			cn.PodCIDRs = append(cn.PodCIDRs, p.Masked())
+		}
+	}
+	addrs, _, _ := unstructured.NestedSlice(it.Object, "spec", "addresses")
+	for _, a := range addrs {
+		am, _ := a.(map[string]any)
+		if am["type"] == "CiliumInternalIP" {
+			if ip, err := netip.ParseAddr(fmt.Sprint(am["ip"])); err == nil {
+				cn.CiliumInternalIP = append(cn.CiliumInternalIP, ip)
+			}
+		}
+	}
+	for _, k := range []string{"ipv4", "ipv6"} {
+		if s, ok, _ := unstructured.NestedString(it.Object, "spec", "health", k); ok {
+			if ip, err := netip.ParseAddr(s); err == nil {
+				cn.HealthIPs = append(cn.HealthIPs, ip)
+			}
+		}
+	}
+	used, _, _ := unstructured.NestedMap(it.Object, "status", "ipam", "used")
+	cn.Used = len(used)
+	ev.CiliumNodes[cn.Name] = cn
 }
 
 func (g *gatherer) readServiceCIDRs(ctx context.Context, ev *Evidence) {

@@ -1,0 +1,41 @@
+package render
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/podnet/kubectl-podnet/internal/trace"
+)
+
+// Trace writes a path as numbered hops: where, device, what happens, the route that matches and
+// the encapsulation, then the notes.
+func Trace(w io.Writer, p *trace.Path, pal Palette) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s, node %s) -> %s (%s, node %s)\n", pal.Heading(p.Src.String()), p.Src.IP, p.Src.Node, pal.Heading(p.Dst.String()), p.Dst.IP, p.Dst.Node)
+	fmt.Fprintf(&b, "network %s · %s\n\n", p.Network, p.Case)
+	for i, h := range p.Hops {
+		fmt.Fprintf(&b, "%2d  %-28s %-18s %s\n", i+1, h.Where, dash(h.Device), h.What)
+		if h.Route != "" {
+			fmt.Fprintf(&b, "    %-28s %-18s route: %s\n", "", "", h.Route)
+		}
+		if e := h.Encap; e != nil {
+			fmt.Fprintf(&b, "    %-28s %-18s %s outer %s -> %s%s, %d bytes of overhead\n", "", "", e.Kind, e.OuterSrc, e.OuterDst, encapPort(e), e.Overhead)
+		}
+	}
+	for _, n := range p.Notes {
+		fmt.Fprintf(&b, "%s %s\n", pal.Dim("note:"), n)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func encapPort(e *trace.Encap) string {
+	switch {
+	case e.Port > 0 && e.VNI > 0:
+		return fmt.Sprintf(" (UDP %d, VNI %d)", e.Port, e.VNI)
+	case e.Port > 0:
+		return fmt.Sprintf(" (UDP %d)", e.Port)
+	}
+	return ""
+}

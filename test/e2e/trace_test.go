@@ -1,0 +1,55 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podnet/kubectl-podnet/internal/trace"
+)
+
+// TestTraceOnScenarios traces between two application pods on different nodes of each model and
+// checks the model, the case and the step between the nodes.
+func TestTraceOnScenarios(t *testing.T) {
+	tests := []struct {
+		scenario, src, dst string
+		encap, where       string // the encapsulation kind, or the "where" of the hop between the nodes
+	}{
+		{"flannel-vxlan", "shop/web-0-0", "shop/web-1-0", "vxlan", ""},
+		{"calico-ipip", "shop/web-0-1", "shop/web-1-1", "ipip", ""},
+		{"calico-vxlan", "shop/web-0-1", "shop/web-1-1", "vxlan", ""},
+		{"cilium-vxlan", "shop/web-0-1", "shop/web-1-1", "vxlan", ""},
+		{"aks-kubenet", "shop/web-0-0", "shop/web-1-0", "", "cloud"},
+		{"aws-vpc-cni", "shop/web-0-0", "shop/web-1-0", "", "cloud"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scenario, func(t *testing.T) {
+			c := clusterFor(t, tt.scenario)
+			r := c.podnet(t, "trace", tt.src, tt.dst, "-o", "json")
+			if r.code != 0 {
+				t.Fatalf("trace: exit %d: %s", r.code, r.stderr)
+			}
+			var p trace.Path
+			if err := json.Unmarshal([]byte(r.stdout), &p); err != nil {
+				t.Fatal(err)
+			}
+			var src corev1.Pod
+			c.kubectlJSON(t, &src, "get", "pod", "-n", "shop", p.Src.Name)
+			if p.Case != "cross-node" || p.Src.IP.String() != src.Status.PodIP || p.Src.Node != src.Spec.NodeName {
+				t.Errorf("path %s from %s on %s; the API says %s on %s", p.Case, p.Src.IP, p.Src.Node, src.Status.PodIP, src.Spec.NodeName)
+			}
+			found := false
+			for _, h := range p.Hops {
+				if tt.encap != "" && h.Encap != nil && h.Encap.Kind == tt.encap || tt.where != "" && h.Where == tt.where {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no %q hop between the nodes: %+v", tt.encap+tt.where, p.Hops)
+			}
+		})
+	}
+}
