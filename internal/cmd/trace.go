@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -20,6 +22,9 @@ import (
 type TraceOptions struct {
 	*GlobalOptions
 	Output string
+	Port   string
+
+	port trace.Port
 
 	src, dst string
 	clients  *Clients
@@ -54,6 +59,7 @@ their nodes and the network plugin's evidence.`,
 		},
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json or yaml")
+	cmd.Flags().StringVar(&o.Port, "port", "", "destination port, N[/tcp|udp|sctp], to get the NetworkPolicy verdict")
 	return cmd
 }
 
@@ -61,6 +67,23 @@ their nodes and the network plugin's evidence.`,
 func (o *TraceOptions) Validate() error {
 	if err := validateOutput(o.Output, "json", "yaml"); err != nil {
 		return err
+	}
+	if o.Port != "" {
+		num, proto, _ := strings.Cut(o.Port, "/")
+		n, err := strconv.Atoi(num)
+		if err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("--port %q: give a port number from 1 to 65535, optionally /tcp, /udp or /sctp", o.Port)
+		}
+		o.port = trace.Port{Number: int32(n), Protocol: corev1.ProtocolTCP}
+		switch strings.ToLower(proto) {
+		case "", "tcp":
+		case "udp":
+			o.port.Protocol = corev1.ProtocolUDP
+		case "sctp":
+			o.port.Protocol = corev1.ProtocolSCTP
+		default:
+			return fmt.Errorf("--port %q: the protocol must be tcp, udp or sctp", o.Port)
+		}
 	}
 	for _, e := range []string{o.src, o.dst} {
 		if strings.HasPrefix(e, "svc/") || strings.HasPrefix(e, "service/") {
@@ -73,11 +96,11 @@ func (o *TraceOptions) Validate() error {
 // Run resolves the endpoints, reads the evidence and prints the path.
 func (o *TraceOptions) Run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
-	src, err := o.resolve(ctx, o.src)
+	src, srcPod, err := o.resolve(ctx, o.src)
 	if err != nil {
 		return err
 	}
-	dst, err := o.resolve(ctx, o.dst)
+	dst, dstPod, err := o.resolve(ctx, o.dst)
 	if err != nil {
 		return err
 	}
@@ -103,6 +126,14 @@ func (o *TraceOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	if o.Port != "" {
+		p.Port = o.Port
+		v, notes := o.policyVerdict(ctx, src, dst, srcPod, dstPod, p.Network)
+		p.Policy = v
+		p.Notes = append(p.Notes, notes...)
+	} else {
+		p.Notes = append(p.Notes, "give --port N to check NetworkPolicies along the path")
+	}
 	if o.Output != "" {
 		return render.Structured(o.Streams.Out, o.Output, p)
 	}
@@ -110,26 +141,32 @@ func (o *TraceOptions) Run(cmd *cobra.Command) error {
 }
 
 // resolve turns an argument into an endpoint: a pod, node/NAME, or the address of a pod or node.
-func (o *TraceOptions) resolve(ctx context.Context, arg string) (trace.Endpoint, error) {
+func (o *TraceOptions) resolve(ctx context.Context, arg string) (trace.Endpoint, *corev1.Pod, error) {
+	e, p, err := o.resolveEndpoint(ctx, arg)
+	return e, p, err
+}
+
+func (o *TraceOptions) resolveEndpoint(ctx context.Context, arg string) (trace.Endpoint, *corev1.Pod, error) {
 	if n, ok := strings.CutPrefix(arg, "node/"); ok {
 		node, err := o.clients.Kube.CoreV1().Nodes().Get(ctx, n, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
-			return trace.Endpoint{}, fmt.Errorf("node %s not found: check the name (kubectl get nodes)", n)
+			return trace.Endpoint{}, nil, fmt.Errorf("node %s not found: check the name (kubectl get nodes)", n)
 		} else if err != nil {
-			return trace.Endpoint{}, o.apiErrorFor(o.clients, err)
+			return trace.Endpoint{}, nil, o.apiErrorFor(o.clients, err)
 		}
 		red := inspect.ReduceNode(node)
 		if len(red.InternalIPs) == 0 {
-			return trace.Endpoint{}, fmt.Errorf("node %s has no InternalIP: nothing to trace to", n)
+			return trace.Endpoint{}, nil, fmt.Errorf("node %s has no InternalIP: nothing to trace to", n)
 		}
-		return trace.Endpoint{Kind: "node", Name: n, Node: n, IP: red.InternalIPs[0]}, nil
+		return trace.Endpoint{Kind: "node", Name: n, Node: n, IP: red.InternalIPs[0]}, nil, nil
 	}
 	if ip, err := netip.ParseAddr(arg); err == nil {
 		pods, err := o.clients.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "status.podIP=" + ip.String()})
 		if err == nil {
 			for i := range pods.Items {
 				if p := &pods.Items[i]; !p.Spec.HostNetwork && p.Status.Phase == corev1.PodRunning && holds(p, ip) {
-					return podEndpoint(p, ip)
+					e, err := podEndpoint(p, ip)
+					return e, p, err
 				}
 			}
 		}
@@ -139,25 +176,70 @@ func (o *TraceOptions) resolve(ctx context.Context, arg string) (trace.Endpoint,
 				red := inspect.ReduceNode(&nodes.Items[i])
 				for _, a := range red.InternalIPs {
 					if a == ip {
-						return trace.Endpoint{Kind: "node", Name: red.Name, Node: red.Name, IP: ip}, nil
+						return trace.Endpoint{Kind: "node", Name: red.Name, Node: red.Name, IP: ip}, nil, nil
 					}
 				}
 			}
 		}
-		return trace.Endpoint{}, fmt.Errorf("no running pod and no node has address %s: find what it is with 'kubectl podnet who %s'", ip, ip)
+		return trace.Endpoint{}, nil, fmt.Errorf("no running pod and no node has address %s: find what it is with 'kubectl podnet who %s'", ip, ip)
 	}
 	ns, name, err := parsePodRef(arg, o.clients.Namespace)
 	if err != nil {
-		return trace.Endpoint{}, err
+		return trace.Endpoint{}, nil, err
 	}
 	p, err := o.clients.Kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		return trace.Endpoint{}, fmt.Errorf("pod %s/%s not found: check the name and the namespace (-n)", ns, name)
+		return trace.Endpoint{}, nil, fmt.Errorf("pod %s/%s not found: check the name and the namespace (-n)", ns, name)
 	case err != nil:
-		return trace.Endpoint{}, o.apiErrorFor(o.clients, err)
+		return trace.Endpoint{}, nil, o.apiErrorFor(o.clients, err)
 	}
-	return podEndpoint(p, netip.Addr{})
+	e, err := podEndpoint(p, netip.Addr{})
+	return e, p, err
+}
+
+// policyVerdict reads the NetworkPolicies of the two namespaces and the namespaces' labels, and
+// applies them to the traffic.
+func (o *TraceOptions) policyVerdict(ctx context.Context, src, dst trace.Endpoint, srcPod, dstPod *corev1.Pod, nw inspect.Network) (*trace.PolicyVerdict, []string) {
+	var notes []string
+	var policies []networkingv1.NetworkPolicy
+	nsLabels := map[string]map[string]string{}
+	seen := map[string]bool{}
+	for _, p := range []*corev1.Pod{srcPod, dstPod} {
+		if p == nil || p.Spec.HostNetwork || seen[p.Namespace] {
+			continue
+		}
+		seen[p.Namespace] = true
+		list, err := o.clients.Kube.NetworkingV1().NetworkPolicies(p.Namespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("cannot read the NetworkPolicies of namespace %s (%s): the verdict ignores them", p.Namespace, inspect.Reason(err)))
+		} else {
+			policies = append(policies, list.Items...)
+		}
+		if ns, err := o.clients.Kube.CoreV1().Namespaces().Get(ctx, p.Namespace, metav1.GetOptions{}); err == nil {
+			nsLabels[p.Namespace] = ns.Labels
+		}
+	}
+	peer := func(e trace.Endpoint, p *corev1.Pod) trace.PolicyPeer {
+		pp := trace.PolicyPeer{IP: e.IP}
+		if p != nil && !p.Spec.HostNetwork {
+			pp.IsPod, pp.Namespace, pp.Labels = true, p.Namespace, p.Labels
+			pp.Ports = map[string]corev1.ContainerPort{}
+			for _, c := range p.Spec.Containers {
+				for _, cp := range c.Ports {
+					if cp.Name != "" {
+						pp.Ports[cp.Name] = cp
+					}
+				}
+			}
+		}
+		return pp
+	}
+	v := trace.Verdict(peer(src, srcPod), peer(dst, dstPod), o.port, policies, nsLabels, nw)
+	if len(policies) > 0 && strings.HasPrefix(v.Enforced, "no:") {
+		notes = append(notes, fmt.Sprintf("%d NetworkPolicies exist in these namespaces but %s", len(policies), strings.TrimPrefix(v.Enforced, "no: ")))
+	}
+	return &v, notes
 }
 
 // holds reports whether the pod's status lists the address.

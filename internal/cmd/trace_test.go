@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -34,9 +36,33 @@ network flannel/vxlan · cross-node
  6  node node-2                  cni0               the route 10.244.1.0/24 dev cni0 sends it onto bridge cni0, which forwards it by MAC (learned by ARP) to the pod's veth
                                                     route: 10.244.1.0/24 dev cni0
 note: vxlan adds 50 bytes: the pod MTU must be the node MTU minus 50 (1450 on a 1500 network for VXLAN)
+note: give --port N to check NetworkPolicies along the path
 `
 	if diff := cmp.Diff(want, out); diff != "" {
 		t.Errorf("stdout (-want +got):\n%s", diff)
+	}
+}
+
+func TestTracePolicyVerdict(t *testing.T) {
+	deny := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "deny-all"},
+		Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}}
+	out, _, err := runCmd(t, append(flannelCluster(), deny), "trace", "shop/web-1", "shop/web-3", "--port", "80")
+	if err != nil {
+		t.Fatalf("trace: %v", err)
+	}
+	for _, want := range []string{
+		"network policy for port 80: denied\n",
+		"  egress of pod/shop/web-1: no policy\n",
+		"  ingress of pod/shop/web-3: denied: selected by shop/deny-all, none of which allows it\n",
+		"  enforced: no: flannel alone does not enforce NetworkPolicy",
+		"note: 1 NetworkPolicies exist in these namespaces but flannel alone does not enforce NetworkPolicy",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	if _, _, err := runCmd(t, flannelCluster(), "trace", "shop/web-1", "shop/web-3", "--port", "80/icmp"); err == nil || !strings.Contains(err.Error(), "the protocol must be tcp, udp or sctp") {
+		t.Errorf("bad protocol: %v", err)
 	}
 }
 
@@ -71,7 +97,7 @@ func TestTraceReadsLittle(t *testing.T) {
 	}
 	streams, _, _, _ := genericiooptions.NewTestIOStreams()
 	root := newCmdRoot(genericclioptions.NewConfigFlags(false), streams, factory)
-	root.SetArgs([]string{"trace", "shop/web-1", "shop/web-3"})
+	root.SetArgs([]string{"trace", "shop/web-1", "shop/web-3", "--port", "5432/tcp"})
 	if err := root.Execute(); err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,19 @@ func Trace(w io.Writer, p *trace.Path, pal Palette) error {
 			fmt.Fprintf(&b, "    %-28s %-18s %s outer %s -> %s%s, %d bytes of overhead\n", "", "", e.Kind, e.OuterSrc, e.OuterDst, encapPort(e), e.Overhead)
 		}
 	}
+	if v := p.Policy; v != nil {
+		verdict := v.Verdict
+		switch v.Verdict {
+		case "denied":
+			verdict = pal.Bad(verdict)
+		case "allowed":
+			verdict = pal.Good(verdict)
+		}
+		fmt.Fprintf(&b, "\nnetwork policy for port %s: %s\n", p.Port, verdict)
+		fmt.Fprintf(&b, "  egress of %s: %s%s\n", p.Src, v.Egress.Verdict, policyNames(v.Egress))
+		fmt.Fprintf(&b, "  ingress of %s: %s%s\n", p.Dst, v.Ingress.Verdict, policyNames(v.Ingress))
+		fmt.Fprintf(&b, "  enforced: %s\n", v.Enforced)
+	}
 	for _, n := range p.Notes {
 		fmt.Fprintf(&b, "%s %s\n", pal.Dim("note:"), n)
 	}
@@ -36,6 +49,16 @@ func encapPort(e *trace.Encap) string {
 		return fmt.Sprintf(" (UDP %d, VNI %d)", e.Port, e.VNI)
 	case e.Port > 0:
 		return fmt.Sprintf(" (UDP %d)", e.Port)
+	}
+	return ""
+}
+
+func policyNames(d trace.Direction) string {
+	switch {
+	case len(d.Allowing) > 0:
+		return " by " + strings.Join(d.Allowing, ", ")
+	case len(d.Selecting) > 0:
+		return ": selected by " + strings.Join(d.Selecting, ", ") + ", none of which allows it"
 	}
 	return ""
 }

@@ -64,6 +64,9 @@ type Path struct {
 	Case    string          `json:"case"` // same-node, cross-node, node-to-pod, pod-to-node, same-host
 	Hops    []Hop           `json:"hops"`
 	Notes   []string        `json:"notes,omitempty"`
+	// Policy is the NetworkPolicy verdict for --port, when one was asked for.
+	Policy *PolicyVerdict `json:"networkPolicy,omitempty"`
+	Port   string         `json:"port,omitempty"`
 }
 
 // podDevice is how each model names a pod's host-side interface, where that can be known.
