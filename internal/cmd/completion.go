@@ -62,7 +62,7 @@ func completeNothing(*cobra.Command, []string, string) ([]string, cobra.ShellCom
 func (g *GlobalOptions) addCompletions(root *cobra.Command) {
 	outputs := map[string][]string{
 		"nodes": {"wide", "json", "yaml"}, "summary": {"json", "yaml"}, "who": {"json", "yaml"}, "dns": {"json", "yaml"},
-		"cidr-usage": {"json", "yaml", "prometheus"}, "ip": {"json", "yaml"}, "trace": {"json", "yaml"},
+		"cidr-usage": {"json", "yaml", "prometheus"}, "ip": {"json", "yaml"}, "trace": {"json", "yaml", "dot", "mermaid"},
 	}
 	for _, c := range root.Commands() {
 		if f, ok := outputs[c.Name()]; ok {

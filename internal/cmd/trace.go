@@ -58,14 +58,14 @@ their nodes and the network plugin's evidence.`,
 			return o.Run(cmd)
 		},
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json or yaml")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json, yaml, dot (Graphviz) or mermaid")
 	cmd.Flags().StringVar(&o.Port, "port", "", "destination port, N[/tcp|udp|sctp], to get the NetworkPolicy verdict")
 	return cmd
 }
 
 // Validate checks the flags and the endpoints' form.
 func (o *TraceOptions) Validate() error {
-	if err := validateOutput(o.Output, "json", "yaml"); err != nil {
+	if err := validateOutput(o.Output, "json", "yaml", "dot", "mermaid"); err != nil {
 		return err
 	}
 	if o.Port != "" {
@@ -134,8 +134,13 @@ func (o *TraceOptions) Run(cmd *cobra.Command) error {
 	} else {
 		p.Notes = append(p.Notes, "give --port N to check NetworkPolicies along the path")
 	}
-	if o.Output != "" {
+	switch o.Output {
+	case "json", "yaml":
 		return render.Structured(o.Streams.Out, o.Output, p)
+	case "dot":
+		return render.TraceDot(o.Streams.Out, p)
+	case "mermaid":
+		return render.TraceMermaid(o.Streams.Out, p)
 	}
 	return render.Trace(o.Streams.Out, p, render.NewPalette(o.Streams.Out, o.Color))
 }

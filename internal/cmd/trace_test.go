@@ -112,3 +112,14 @@ func TestTraceReadsLittle(t *testing.T) {
 		t.Errorf("%d API calls, want at most 10: %v", len(calls), calls)
 	}
 }
+
+func TestTraceDiagrams(t *testing.T) {
+	dot, _, err := runCmd(t, flannelCluster(), "trace", "shop/web-1", "shop/web-3", "-o", "dot")
+	if err != nil || !strings.HasPrefix(dot, "digraph podnet_trace {") || !strings.Contains(dot, "  h3 [label=\"node node-1\\nflannel.1\\nvxlan (UDP 8472, VNI 1)\"];") || !strings.Contains(dot, "  h5 -> h6;") {
+		t.Errorf("dot (%v):\n%s", err, dot)
+	}
+	mm, _, err := runCmd(t, flannelCluster(), "trace", "shop/web-1", "shop/web-3", "-o", "mermaid")
+	if err != nil || !strings.HasPrefix(mm, "flowchart LR\n") || !strings.Contains(mm, `  h1["pod shop/web-1<br/>eth0"]`) || !strings.Contains(mm, "  h1 --> h2") {
+		t.Errorf("mermaid (%v):\n%s", err, mm)
+	}
+}

@@ -62,3 +62,47 @@ func policyNames(d trace.Direction) string {
 	}
 	return ""
 }
+
+// TraceDot writes the path as a Graphviz digraph: one node per hop, edges in order.
+func TraceDot(w io.Writer, p *trace.Path) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "digraph podnet_trace {\n  rankdir=LR;\n  label=%q;\n  node [shape=box];\n", fmt.Sprintf("%s -> %s (%s, %s)", p.Src, p.Dst, p.Network, p.Case))
+	for i, h := range p.Hops {
+		label := h.Where
+		if h.Device != "" {
+			label += "\n" + h.Device
+		}
+		if h.Encap != nil {
+			label += "\n" + h.Encap.Kind + encapPort(h.Encap)
+		}
+		fmt.Fprintf(&b, "  h%d [label=%q];\n", i+1, label)
+		if i > 0 {
+			fmt.Fprintf(&b, "  h%d -> h%d;\n", i, i+1)
+		}
+	}
+	b.WriteString("}\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// TraceMermaid writes the path as a Mermaid flowchart.
+func TraceMermaid(w io.Writer, p *trace.Path) error {
+	var b strings.Builder
+	b.WriteString("flowchart LR\n")
+	esc := strings.NewReplacer(`"`, "#quot;")
+	for i, h := range p.Hops {
+		label := h.Where
+		if h.Device != "" {
+			label += "<br/>" + h.Device
+		}
+		if h.Encap != nil {
+			label += "<br/>" + h.Encap.Kind + encapPort(h.Encap)
+		}
+		fmt.Fprintf(&b, "  h%d[\"%s\"]\n", i+1, esc.Replace(label))
+		if i > 0 {
+			fmt.Fprintf(&b, "  h%d --> h%d\n", i, i+1)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
