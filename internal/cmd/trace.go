@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -21,8 +22,9 @@ import (
 // TraceOptions are the options of `kubectl podnet trace`.
 type TraceOptions struct {
 	*GlobalOptions
-	Output string
-	Port   string
+	Output   string
+	Port     string
+	Endpoint string
 
 	port trace.Port
 
@@ -40,7 +42,9 @@ func NewCmdTrace(g *GlobalOptions) *cobra.Command {
 pod's eth0 and default gateway, the host veth (named the way the CNI names it), bridge or host
 routes, the tunnel (device, outer addresses, UDP port, VNI), the cloud route table (kubenet on AKS)
 or native routing, and the delivery on the destination node. SRC and DST are pods (NAME in -n,
-NS/NAME, pod/NAME), node/NAME, or IP addresses of pods or nodes. It reads only the two endpoints,
+NS/NAME, pod/NAME), node/NAME, or IP addresses of pods or nodes; DST may be svc/NAME (or
+svc/NS/NAME): the Service's translation (kube-proxy's mode or Cilium), then the path to one of its
+ready endpoints (--endpoint picks it). It reads only the two endpoints,
 their nodes and the network plugin's evidence.`,
 		Example: `  kubectl podnet trace web-0 shop/db-0
   kubectl podnet trace 10.244.1.5 node/aks-nodepool1-38195521-vmss000002 -o yaml`,
@@ -59,6 +63,7 @@ their nodes and the network plugin's evidence.`,
 		},
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json, yaml, dot (Graphviz) or mermaid")
+	cmd.Flags().StringVar(&o.Endpoint, "endpoint", "", "for a Service destination: the endpoint (pod name or address) to follow")
 	cmd.Flags().StringVar(&o.Port, "port", "", "destination port, N[/tcp|udp|sctp], to get the NetworkPolicy verdict")
 	return cmd
 }
@@ -85,10 +90,8 @@ func (o *TraceOptions) Validate() error {
 			return fmt.Errorf("--port %q: the protocol must be tcp, udp or sctp", o.Port)
 		}
 	}
-	for _, e := range []string{o.src, o.dst} {
-		if strings.HasPrefix(e, "svc/") || strings.HasPrefix(e, "service/") {
-			return fmt.Errorf("%s: tracing to a Service is not supported by this version: trace to one of its endpoint pods (kubectl podnet who CLUSTER-IP lists them)", e)
-		}
+	if isService(o.src) {
+		return fmt.Errorf("%s: a Service is only a destination; trace from a pod, a node or an address", o.src)
 	}
 	return nil
 }
@@ -100,7 +103,14 @@ func (o *TraceOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	dst, dstPod, err := o.resolve(ctx, o.dst)
+	var svc *trace.ServiceStep
+	var dst trace.Endpoint
+	var dstPod *corev1.Pod
+	if isService(o.dst) {
+		svc, dst, dstPod, err = o.resolveService(ctx, o.dst, src.IP.Is4())
+	} else {
+		dst, dstPod, err = o.resolve(ctx, o.dst)
+	}
 	if err != nil {
 		return err
 	}
@@ -126,6 +136,11 @@ func (o *TraceOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	if svc != nil {
+		inspect.ReadKubeProxy(ctx, o.clients.Clients, &ev)
+		svc.Implementation = serviceImplementation(&ev)
+		p.AddService(svc)
+	}
 	if o.Port != "" {
 		p.Port = o.Port
 		v, notes := o.policyVerdict(ctx, src, dst, srcPod, dstPod, p.Network)
@@ -145,13 +160,103 @@ func (o *TraceOptions) Run(cmd *cobra.Command) error {
 	return render.Trace(o.Streams.Out, p, render.NewPalette(o.Streams.Out, o.Color))
 }
 
-// resolve turns an argument into an endpoint: a pod, node/NAME, or the address of a pod or node.
-func (o *TraceOptions) resolve(ctx context.Context, arg string) (trace.Endpoint, *corev1.Pod, error) {
-	e, p, err := o.resolveEndpoint(ctx, arg)
-	return e, p, err
+func isService(arg string) bool {
+	return strings.HasPrefix(arg, "svc/") || strings.HasPrefix(arg, "service/")
 }
 
-func (o *TraceOptions) resolveEndpoint(ctx context.Context, arg string) (trace.Endpoint, *corev1.Pod, error) {
+// serviceImplementation names what translates ClusterIPs: kube-proxy's mode or Cilium.
+func serviceImplementation(ev *inspect.Evidence) string {
+	m := inspect.KubeProxyMode(ev)
+	switch {
+	case strings.HasPrefix(m, "replaced by Cilium"):
+		return "Cilium eBPF (kube-proxy replacement)"
+	case m == "iptables" || m == "ipvs" || m == "nftables":
+		return "kube-proxy (" + m + ")"
+	}
+	return "kube-proxy (mode unknown)"
+}
+
+// resolveService reads svc/NAME (or svc/NS/NAME): its ClusterIP of the source's family and its
+// ready endpoints, and picks the endpoint the path goes on to (--endpoint, else the first ready).
+func (o *TraceOptions) resolveService(ctx context.Context, arg string, v4 bool) (*trace.ServiceStep, trace.Endpoint, *corev1.Pod, error) {
+	ref := strings.TrimPrefix(strings.TrimPrefix(arg, "svc/"), "service/")
+	ns, name := o.clients.Namespace, ref
+	if a, b, ok := strings.Cut(ref, "/"); ok {
+		ns, name = a, b
+	}
+	s, err := o.clients.Kube.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, trace.Endpoint{}, nil, fmt.Errorf("service %s/%s not found: check the name and the namespace (-n)", ns, name)
+	case err != nil:
+		return nil, trace.Endpoint{}, nil, o.apiErrorFor(o.clients, err)
+	case s.Spec.Type == corev1.ServiceTypeExternalName:
+		return nil, trace.Endpoint{}, nil, fmt.Errorf("service %s/%s is an ExternalName (%s): DNS answers a name, no packet goes through the cluster", ns, name, s.Spec.ExternalName)
+	case s.Spec.ClusterIP == corev1.ClusterIPNone:
+		return nil, trace.Endpoint{}, nil, fmt.Errorf("service %s/%s is headless: clients get its pods' addresses from DNS; trace to one of its pods", ns, name)
+	}
+	step := &trace.ServiceStep{Name: ns + "/" + name, SessionAffinity: string(s.Spec.SessionAffinity)}
+	if s.Spec.InternalTrafficPolicy != nil {
+		step.InternalTrafficPolicy = string(*s.Spec.InternalTrafficPolicy)
+	}
+	for _, ip := range append([]string{s.Spec.ClusterIP}, s.Spec.ClusterIPs...) {
+		if a, err := netip.ParseAddr(ip); err == nil && a.Is4() == v4 {
+			step.ClusterIP = a.String()
+			break
+		}
+	}
+	if step.ClusterIP == "" {
+		return nil, trace.Endpoint{}, nil, fmt.Errorf("service %s/%s has no ClusterIP of the source's address family", ns, name)
+	}
+	slices, err := o.clients.Kube.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + name})
+	if err != nil {
+		return nil, trace.Endpoint{}, nil, o.apiErrorFor(o.clients, err)
+	}
+	pods := map[string]string{} // address -> pod name
+	for _, sl := range slices.Items {
+		for _, e := range sl.Endpoints {
+			ready := e.Conditions.Ready == nil || *e.Conditions.Ready
+			for _, a := range e.Addresses {
+				if ip, err := netip.ParseAddr(a); err != nil || ip.Is4() != v4 {
+					continue
+				}
+				if ready {
+					step.Ready = append(step.Ready, a)
+				} else {
+					step.NotReady = append(step.NotReady, a)
+				}
+				if e.TargetRef != nil && e.TargetRef.Kind == "Pod" {
+					pods[a] = e.TargetRef.Name
+				}
+			}
+		}
+	}
+	sort.Strings(step.Ready)
+	if len(step.Ready) == 0 {
+		return nil, trace.Endpoint{}, nil, fmt.Errorf("service %s/%s has no ready endpoint: connections to %s are refused or time out", ns, name, step.ClusterIP)
+	}
+	step.Chosen = step.Ready[0]
+	if o.Endpoint != "" {
+		step.Chosen = ""
+		for _, a := range step.Ready {
+			if a == o.Endpoint || pods[a] == o.Endpoint {
+				step.Chosen = a
+			}
+		}
+		if step.Chosen == "" {
+			return nil, trace.Endpoint{}, nil, fmt.Errorf("--endpoint %s is not a ready endpoint of service %s/%s (ready: %s)", o.Endpoint, ns, name, strings.Join(step.Ready, ", "))
+		}
+	}
+	pod, ok := pods[step.Chosen]
+	if !ok {
+		return nil, trace.Endpoint{}, nil, fmt.Errorf("endpoint %s of service %s/%s is not a pod: trace to it as an address", step.Chosen, ns, name)
+	}
+	e, p, err := o.resolve(ctx, ns+"/"+pod)
+	return step, e, p, err
+}
+
+// resolve turns an argument into an endpoint: a pod, node/NAME, or the address of a pod or node.
+func (o *TraceOptions) resolve(ctx context.Context, arg string) (trace.Endpoint, *corev1.Pod, error) {
 	if n, ok := strings.CutPrefix(arg, "node/"); ok {
 		node, err := o.clients.Kube.CoreV1().Nodes().Get(ctx, n, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {

@@ -75,7 +75,8 @@ func TestTraceErrors(t *testing.T) {
 		{[]string{"trace", "shop/web-1", "10.9.9.9"}, "no running pod and no node has address 10.9.9.9: find what it is with 'kubectl podnet who 10.9.9.9'"},
 		{[]string{"trace", "shop/web-1", "node/nope"}, "node nope not found: check the name (kubectl get nodes)"},
 		{[]string{"trace", "shop/web-1"}, "accepts 2 arg(s), received 1"},
-		{[]string{"trace", "shop/web-1", "svc/web"}, "svc/web: tracing to a Service is not supported by this version"},
+		{[]string{"trace", "shop/web-1", "svc/web"}, "service default/web not found: check the name and the namespace (-n)"},
+		{[]string{"trace", "svc/web", "shop/web-1"}, "svc/web: a Service is only a destination; trace from a pod, a node or an address"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -121,5 +122,23 @@ func TestTraceDiagrams(t *testing.T) {
 	mm, _, err := runCmd(t, flannelCluster(), "trace", "shop/web-1", "shop/web-3", "-o", "mermaid")
 	if err != nil || !strings.HasPrefix(mm, "flowchart LR\n") || !strings.Contains(mm, `  h1["pod shop/web-1<br/>eth0"]`) || !strings.Contains(mm, "  h1 --> h2") {
 		t.Errorf("mermaid (%v):\n%s", err, mm)
+	}
+}
+
+func TestTraceToService(t *testing.T) {
+	objs := append(flannelCluster(), dnsObjects(true)...)
+	objs = append(objs, pod("kube-system", "coredns-1", "node-1", "10.244.0.5", false))
+	out, _, err := runCmd(t, objs, "trace", "shop/web-3", "svc/kube-system/kube-dns", "-o", "json")
+	if err != nil {
+		t.Fatalf("trace: %v", err)
+	}
+	for _, want := range []string{`"chosen": "10.244.0.5"`, `"implementation": "kube-proxy (mode unknown)"`, `"route": "DNAT 10.96.0.10 -\u003e 10.244.0.5"`, `"case": "cross-node"`, "1 endpoint(s) of kube-system/kube-dns are not ready"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %s:\n%s", want, out)
+		}
+	}
+	_, _, err = runCmd(t, objs, "trace", "shop/web-3", "svc/kube-system/kube-dns", "--endpoint", "10.244.1.5")
+	if err == nil || !strings.Contains(err.Error(), "--endpoint 10.244.1.5 is not a ready endpoint of service kube-system/kube-dns (ready: 10.244.0.5)") {
+		t.Errorf("not-ready --endpoint: %v", err)
 	}
 }

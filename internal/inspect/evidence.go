@@ -241,7 +241,18 @@ func (g *gatherer) configMap(ctx context.Context, ev *Evidence, ns, name string)
 	return cm.Data
 }
 
+// ReadKubeProxy reads ConfigMap kube-system/kube-proxy into ev (one API call).
+func ReadKubeProxy(ctx context.Context, c Clients, ev *Evidence) {
+	g := &gatherer{kube: c.Kube}
+	g.readKubeProxy(ctx, ev)
+}
+
 func (g *gatherer) readConfigMaps(ctx context.Context, ev *Evidence) {
+	g.readKubeProxy(ctx, ev)
+	g.readOtherConfigMaps(ctx, ev)
+}
+
+func (g *gatherer) readKubeProxy(ctx context.Context, ev *Evidence) {
 	if d := g.configMap(ctx, ev, "kube-system", "kube-proxy"); d != nil {
 		var c struct {
 			Mode        string `json:"mode"`
@@ -256,6 +267,9 @@ func (g *gatherer) readConfigMaps(ctx context.Context, ev *Evidence) {
 			ev.Unknown = append(ev.Unknown, "ConfigMap kube-system/kube-proxy: config.conf does not parse")
 		}
 	}
+}
+
+func (g *gatherer) readOtherConfigMaps(ctx context.Context, ev *Evidence) {
 	if d := g.configMap(ctx, ev, "kube-system", "kubeadm-config"); d != nil {
 		var c struct {
 			Networking struct {

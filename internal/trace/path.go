@@ -64,6 +64,8 @@ type Path struct {
 	Case    string          `json:"case"` // same-node, cross-node, node-to-pod, pod-to-node, same-host
 	Hops    []Hop           `json:"hops"`
 	Notes   []string        `json:"notes,omitempty"`
+	// Service is the Service DST named, when it did.
+	Service *ServiceStep `json:"service,omitempty"`
 	// Policy is the NetworkPolicy verdict for --port, when one was asked for.
 	Policy *PolicyVerdict `json:"networkPolicy,omitempty"`
 	Port   string         `json:"port,omitempty"`
@@ -180,6 +182,47 @@ func nodeCIDRFor(n *inspect.Node, ev *inspect.Evidence, nw inspect.Network, ip n
 		return cidrs[0].String()
 	}
 	return ""
+}
+
+// ServiceStep is a Service between the source and the endpoint the path goes on to.
+type ServiceStep struct {
+	Name                  string   `json:"name"`
+	ClusterIP             string   `json:"clusterIP"`
+	Implementation        string   `json:"implementation"`
+	Ready                 []string `json:"readyEndpoints"`
+	NotReady              []string `json:"notReadyEndpoints,omitempty"`
+	Chosen                string   `json:"chosen"`
+	InternalTrafficPolicy string   `json:"internalTrafficPolicy,omitempty"`
+	SessionAffinity       string   `json:"sessionAffinity,omitempty"`
+}
+
+// AddService puts the Service's translation into the path: right after the packet leaves the
+// source pod (kube-proxy rewrites it on the source node; Cilium's eBPF load balancer in the pod's
+// connect()), then the path goes on to the chosen endpoint.
+func (p *Path) AddService(s *ServiceStep) {
+	p.Service = s
+	what := fmt.Sprintf("%s translates %s (Service %s) to endpoint %s", s.Implementation, s.ClusterIP, s.Name, s.Chosen)
+	if len(s.Ready) > 1 {
+		what += fmt.Sprintf(", one of %d ready endpoints, chosen per connection", len(s.Ready))
+	}
+	hop := Hop{Where: "node " + p.Src.Node, Device: "kube-proxy", What: what, Route: fmt.Sprintf("DNAT %s -> %s", s.ClusterIP, s.Chosen)}
+	if strings.HasPrefix(s.Implementation, "Cilium") {
+		hop.Where, hop.Device = "pod "+p.Src.Namespace+"/"+p.Src.Name, "eBPF socket LB"
+	}
+	at := 0
+	if p.Src.Kind == "pod" && !p.Src.HostNetwork {
+		at = min(2, len(p.Hops))
+	}
+	p.Hops = append(p.Hops[:at], append([]Hop{hop}, p.Hops[at:]...)...)
+	if s.InternalTrafficPolicy == "Local" {
+		p.Notes = append(p.Notes, "internalTrafficPolicy Local: only endpoints on the source's node are used; from a node without one, the connection fails")
+	}
+	if s.SessionAffinity == "ClientIP" {
+		p.Notes = append(p.Notes, "sessionAffinity ClientIP: a client keeps the endpoint it got first")
+	}
+	if len(s.NotReady) > 0 {
+		p.Notes = append(p.Notes, fmt.Sprintf("%d endpoint(s) of %s are not ready and get no traffic: %s", len(s.NotReady), s.Name, strings.Join(s.NotReady, ",")))
+	}
 }
 
 // Build explains the path from src to dst. nodes holds the endpoints' nodes by name.

@@ -53,3 +53,24 @@ func TestTraceOnScenarios(t *testing.T) {
 		})
 	}
 }
+
+func TestTraceToServiceE2E(t *testing.T) {
+	for _, tt := range []struct{ scenario, impl string }{{"aks-kubenet", "kube-proxy (iptables)"}, {"cilium-vxlan", "Cilium eBPF (kube-proxy replacement)"}} {
+		t.Run(tt.scenario, func(t *testing.T) {
+			c := clusterFor(t, tt.scenario)
+			r := c.podnet(t, "trace", "shop/web-0-1", "svc/kube-system/kube-dns", "-o", "json")
+			if r.code != 0 {
+				t.Fatalf("trace: exit %d: %s", r.code, r.stderr)
+			}
+			var p trace.Path
+			if err := json.Unmarshal([]byte(r.stdout), &p); err != nil {
+				t.Fatal(err)
+			}
+			var svc corev1.Service
+			c.kubectlJSON(t, &svc, "get", "service", "-n", "kube-system", "kube-dns")
+			if p.Service == nil || p.Service.ClusterIP != svc.Spec.ClusterIP || p.Service.Implementation != tt.impl || len(p.Service.Ready) != 2 || p.Dst.IP.String() != p.Service.Chosen {
+				t.Errorf("service step %+v, destination %s", p.Service, p.Dst.IP)
+			}
+		})
+	}
+}
