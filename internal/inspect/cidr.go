@@ -185,13 +185,15 @@ func GatherCIDRExtra(ctx context.Context, c Clients, ev *Evidence) *CIDRExtra {
 // BuildCIDRUsage computes every utilisation the cluster has.
 func BuildCIDRUsage(inv *Inventory, x *CIDRExtra, cfg CIDRUsageConfig) *CIDRUsage {
 	ev := &inv.Evidence
-	nodesRep := BuildNodes(inv)
-	u := &CIDRUsage{Network: nodesRep.Cluster.Network, Notes: append(append([]string(nil), inv.Notes...), prefixed("could not read: ", x.Unknown)...), Settings: cfg,
+	u := &CIDRUsage{Notes: append(append([]string(nil), inv.Notes...), prefixed("could not read: ", x.Unknown)...), Settings: cfg,
 		Nodes: []NodeUsage{}, Ranges: []RangeUsage{}, Services: []ServiceUsage{}, Limits: []LimitUsage{}, Warnings: []Warning{}}
 	nets := make(map[string]Network, len(inv.Nodes))
+	ordered := make([]Network, len(inv.Nodes))
 	for i := range inv.Nodes {
-		nets[inv.Nodes[i].Name] = DetectNode(&inv.Nodes[i], ev)
+		ordered[i] = DetectNode(&inv.Nodes[i], ev)
+		nets[inv.Nodes[i].Name] = ordered[i]
 	}
+	u.Network = ClusterNetwork(ordered, ev)
 	used := map[string]int{}
 	for i := range inv.Pods {
 		if inv.Pods[i].HoldsIP() {
@@ -215,7 +217,7 @@ func BuildCIDRUsage(inv *Inventory, x *CIDRExtra, cfg CIDRUsageConfig) *CIDRUsag
 	u.Ranges = rangeUsages(inv, u.Starved)
 	u.Pools = poolUsages(ev)
 	u.Services = serviceUsages(ev, x)
-	u.Limits = platformLimits(inv, nets, cfg)
+	u.Limits = platformLimits(inv, nets, used, cfg)
 	if cfg.PlanNodes > 0 {
 		u.Plan = plan(inv, u, cfg)
 	}
@@ -393,7 +395,7 @@ const (
 	azureSubnetReserve = 5
 )
 
-func platformLimits(inv *Inventory, nets map[string]Network, cfg CIDRUsageConfig) []LimitUsage {
+func platformLimits(inv *Inventory, nets map[string]Network, used map[string]int, cfg CIDRUsageConfig) []LimitUsage {
 	out := []LimitUsage{}
 	azureKubenet, azureCNI := 0, 0
 	var azureCNIAddrs uint64
@@ -424,7 +426,7 @@ func platformLimits(inv *Inventory, nets map[string]Network, cfg CIDRUsageConfig
 		}
 		out = append(out, l)
 	}
-	out = append(out, awsLimits(inv, nets)...)
+	out = append(out, awsLimits(inv, nets, used)...)
 	pods := 0
 	for i := range inv.Pods {
 		if inv.Pods[i].Phase != "Succeeded" && inv.Pods[i].Phase != "Failed" {
@@ -452,19 +454,14 @@ var eniLimits = map[string][2]int{
 	"c5.large": {3, 10}, "c5.xlarge": {4, 15}, "c5.2xlarge": {4, 15}, "r5.large": {3, 10}, "r5.xlarge": {4, 15},
 }
 
-// awsLimits gives, per instance type of the AWS VPC CNI nodes, the pods their ENIs can address.
-func awsLimits(inv *Inventory, nets map[string]Network) []LimitUsage {
+// awsLimits gives, per instance type of the AWS VPC CNI nodes, the pods their ENIs can address;
+// used counts the pod IPs in use per node.
+func awsLimits(inv *Inventory, nets map[string]Network, used map[string]int) []LimitUsage {
 	type agg struct {
 		nodes, used int
 		alloc       int64
 	}
 	byType := map[string]*agg{}
-	used := map[string]int{}
-	for i := range inv.Pods {
-		if inv.Pods[i].HoldsIP() {
-			used[inv.Pods[i].Node]++
-		}
-	}
 	for _, n := range inv.Nodes {
 		if nets[n.Name].Model != ModelAWSVPCCNI {
 			continue

@@ -2,8 +2,7 @@ package inspect
 
 import (
 	"context"
-	"strings"
-
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -58,7 +57,7 @@ func GatherFor(ctx context.Context, c Clients, nodes []*Node) Evidence {
 func (g *gatherer) readCiliumNode(ctx context.Context, ev *Evidence, name string) {
 	it, err := g.dynamic.Resource(GVRCiliumNodes).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		if !strings.Contains(reason(err), "not found") {
+		if !apierrors.IsNotFound(err) {
 			ev.Unknown = append(ev.Unknown, "CiliumNode "+name+": "+reason(err))
 		}
 		return

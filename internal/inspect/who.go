@@ -101,16 +101,21 @@ func Who(ctx context.Context, c Clients, addrs []netip.Addr, opts Options) (*Who
 	if err != nil {
 		return nil, err
 	}
+	// the same for every address: each node's network, the cluster's pod and service CIDRs
+	rc := &ranges{nets: make([]Network, len(inv.Nodes)), podCIDRs: ClusterPodCIDRs(inv), serviceCIDRs: ClusterServiceCIDRs(&inv.Evidence)}
+	for i := range inv.Nodes {
+		rc.nets[i] = DetectNode(&inv.Nodes[i], &inv.Evidence)
+	}
 	for _, a := range addrs {
 		res := WhoResult{Address: a.String(), Owners: []Owner{}}
 		res.Owners = append(res.Owners, podOwners(a, pods)...)
-		res.Owners = append(res.Owners, nodeOwners(a, inv)...)
+		res.Owners = append(res.Owners, nodeOwners(a, inv, rc)...)
 		for i := range svcs.Items {
 			if o, ok := serviceOwner(ctx, c, a, &svcs.Items[i]); ok {
 				res.Owners = append(res.Owners, o)
 			}
 		}
-		res.Owners = append(res.Owners, rangeOwners(a, inv, res.Owners)...)
+		res.Owners = append(res.Owners, rangeOwners(a, inv, rc, res.Owners)...)
 		rep.Results = append(rep.Results, res)
 	}
 	return rep, nil
@@ -167,7 +172,13 @@ func dashIfEmpty(s string) string {
 	return s
 }
 
-func nodeOwners(a netip.Addr, inv *Inventory) []Owner {
+// ranges is what Who computes once for all its addresses.
+type ranges struct {
+	nets                   []Network // by index of inv.Nodes
+	podCIDRs, serviceCIDRs []SourcedCIDR
+}
+
+func nodeOwners(a netip.Addr, inv *Inventory, rc *ranges) []Owner {
 	var out []Owner
 	for i := range inv.Nodes {
 		n := &inv.Nodes[i]
@@ -178,7 +189,7 @@ func nodeOwners(a netip.Addr, inv *Inventory) []Owner {
 		if containsAddr(n.ExternalIPs, a) {
 			out = append(out, Owner{Kind: OwnNodeExternalIP, Object: obj})
 		}
-		nw := DetectNode(n, &inv.Evidence)
+		nw := rc.nets[i]
 		if t := NodeTunnel(n, nw, &inv.Evidence); t != nil && nw.Model != ModelCilium {
 			for _, ta := range t.Addresses {
 				if ta == a.String() {
@@ -239,7 +250,7 @@ func listOrNone(ss []string) string {
 
 // rangeOwners names the node CIDR or IPAM block, the cluster pod CIDR and the service CIDR that
 // contain the address, or says it is outside every known range.
-func rangeOwners(a netip.Addr, inv *Inventory, found []Owner) []Owner {
+func rangeOwners(a netip.Addr, inv *Inventory, rc *ranges, found []Owner) []Owner {
 	var out []Owner
 	held := false
 	for _, o := range found {
@@ -256,7 +267,7 @@ func rangeOwners(a netip.Addr, inv *Inventory, found []Owner) []Owner {
 	ev := &inv.Evidence
 	for i := range inv.Nodes {
 		n := &inv.Nodes[i]
-		nw := DetectNode(n, ev)
+		nw := rc.nets[i]
 		if nw.Model == ModelCalico && len(ev.CalicoBlocks) > 0 {
 			continue // Calico's blocks, below
 		}
@@ -283,12 +294,12 @@ func rangeOwners(a netip.Addr, inv *Inventory, found []Owner) []Owner {
 			out = append(out, Owner{Kind: OwnNodePodCIDR, Object: obj, Detail: strings.TrimSpace(d + " " + state())})
 		}
 	}
-	for _, c := range ClusterPodCIDRs(inv) {
+	for _, c := range rc.podCIDRs {
 		if p, err := netip.ParsePrefix(c.CIDR); err == nil && p.Contains(a) {
 			out = append(out, Owner{Kind: OwnClusterPodCIDR, Object: c.CIDR, Detail: c.Source})
 		}
 	}
-	for _, c := range ClusterServiceCIDRs(ev) {
+	for _, c := range rc.serviceCIDRs {
 		if p, err := netip.ParsePrefix(c.CIDR); err == nil && p.Contains(a) {
 			d := c.Source
 			if !held {
