@@ -4,11 +4,15 @@ package cmd
 
 import (
 	"errors"
+	"flag"
 	"fmt"
+	"strconv"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
 )
 
 // GlobalOptions are the flags every subcommand shares.
@@ -16,6 +20,8 @@ type GlobalOptions struct {
 	ConfigFlags *genericclioptions.ConfigFlags
 	Streams     genericiooptions.IOStreams
 	Color       string
+	// Verbosity is client-go's log level (-v); 0 keeps its logs out of the output.
+	Verbosity int
 	// NewClients builds the API clients; tests swap it.
 	NewClients ClientFactory
 }
@@ -38,6 +44,9 @@ and flags what looks wrong.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(*cobra.Command, []string) error {
+			if err := configureClientLogs(g.Verbosity); err != nil {
+				return err
+			}
 			switch g.Color {
 			case "auto", "always", "never":
 				return nil
@@ -50,10 +59,29 @@ and flags what looks wrong.`,
 	cmd.SetErr(streams.ErrOut)
 	flags.AddFlags(cmd.PersistentFlags())
 	cmd.PersistentFlags().StringVar(&g.Color, "color", g.Color, "colour output: auto (on a terminal, unless NO_COLOR is set), always or never")
+	cmd.PersistentFlags().IntVarP(&g.Verbosity, "v", "v", 0, "log level of the Kubernetes client library, as kubectl's -v (0: quiet; 6: every request; 8: bodies too)")
 	cmd.AddCommand(NewCmdNodes(g), NewCmdSummary(g), NewCmdWho(g), NewCmdDNS(g), NewCmdCIDRUsage(g), NewCmdIP(g), NewCmdTrace(g), NewCmdCleanup(g), NewCmdVersion(g))
 	cmd.InitDefaultCompletionCmd()
 	g.addCompletions(cmd)
 	return cmd
+}
+
+// configureClientLogs routes client-go's klog output. At level 0 it is discarded: a request
+// cancelled because a sibling request failed makes client-go log "context canceled" at error
+// level, which would stand beside the one clear error this tool prints. From 1 up it goes to
+// stderr with that verbosity, for debugging as with kubectl -v.
+func configureClientLogs(level int) error {
+	if level < 0 {
+		return fmt.Errorf("invalid -v %d: use 0 (quiet) or a positive log level", level)
+	}
+	if level == 0 {
+		klog.SetLogger(logr.Discard())
+		return nil
+	}
+	klog.ClearLogger()
+	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	return fs.Set("v", strconv.Itoa(level))
 }
 
 // ExitError carries an exit code other than 1 (cidr-usage's threshold, for one).

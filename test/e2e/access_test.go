@@ -93,4 +93,12 @@ func TestConnectionFailures(t *testing.T) {
 			}
 		})
 	}
+	// -v brings client-go's request log back, as kubectl -v does, ahead of the same error.
+	t.Run("bad token -v 6", func(t *testing.T) {
+		r := c.podnet(t, "nodes", "-v", "6", "--context", c.name+"-viewer", "--token", "not-a-real-token")
+		lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+		if r.code != 1 || !strings.Contains(r.stderr, "/api/v1/nodes") || !strings.Contains(lines[len(lines)-1], "rejected the credentials (401 Unauthorized)") {
+			t.Errorf("exit %d, stderr:\n%s\nwant client-go's request lines naming /api/v1/nodes, then the error", r.code, r.stderr)
+		}
+	})
 }
