@@ -5,6 +5,11 @@ need=()
 command -v openssl >/dev/null || need+=(openssl)
 command -v ss >/dev/null || need+=(iproute2)
 command -v git >/dev/null || need+=(git)
+# the tests that run as root (real node, kernel datapaths) also use busybox (ping, nc) and iptables
+if [ "$(id -u)" = 0 ]; then
+  [ -x /bin/busybox ] || need+=(busybox-static)
+  command -v iptables >/dev/null || need+=(iptables)
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "deps: missing ${need[*]}; install them: sudo apt-get install ${need[*]}" >&2

@@ -132,14 +132,16 @@ func (o *TraceOptions) Run(cmd *cobra.Command) error {
 		list = append(list, &red)
 	}
 	ev := inspect.GatherFor(ctx, o.clients.Clients, list)
-	p, err := trace.Build(src, dst, nodes, &ev)
-	if err != nil {
-		return err
-	}
+	var p *trace.Path
 	if svc != nil {
 		inspect.ReadKubeProxy(ctx, o.clients.Clients, &ev)
 		svc.Implementation = serviceImplementation(&ev)
-		p.AddService(svc)
+		p, err = trace.BuildService(src, dst, svc, nodes, &ev)
+	} else {
+		p, err = trace.Build(src, dst, nodes, &ev)
+	}
+	if err != nil {
+		return err
 	}
 	if o.Port != "" {
 		p.Port = o.Port
