@@ -13,6 +13,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/podnet/kubectl-podnet/internal/inspect"
 	"github.com/podnet/kubectl-podnet/internal/render"
@@ -22,9 +23,12 @@ import (
 // TraceOptions are the options of `kubectl podnet trace`.
 type TraceOptions struct {
 	*GlobalOptions
+	ProbeFlags
 	Output   string
 	Port     string
 	Endpoint string
+	Probe    bool
+	Connect  bool
 
 	port trace.Port
 
@@ -45,9 +49,16 @@ or native routing, and the delivery on the destination node. SRC and DST are pod
 NS/NAME, pod/NAME), node/NAME, or IP addresses of pods or nodes; DST may be svc/NAME (or
 svc/NS/NAME): the Service's translation (kube-proxy's mode or Cilium), then the path to one of its
 ready endpoints (--endpoint picks it). It reads only the two endpoints,
-their nodes and the network plugin's evidence.`,
+their nodes and the network plugin's evidence.
+
+--probe checks the path live: ip route get in the source pod (an ephemeral container, which can
+never be removed) and on the nodes of both ends (short-lived host-network pods, deleted after),
+the tunnel devices there, then expected against seen per hop, with the likely cause of each
+mismatch. --connect makes a TCP connection from the source to DST:--port and says whether it
+connected, was refused or timed out. Both exit 3 when the live check disagrees with the model.`,
 		Example: `  kubectl podnet trace web-0 shop/db-0
-  kubectl podnet trace 10.244.1.5 node/aks-nodepool1-38195521-vmss000002 -o yaml`,
+  kubectl podnet trace 10.244.1.5 node/aks-nodepool1-38195521-vmss000002 -o yaml
+  kubectl podnet trace web-0 svc/db --port 5432 --probe --connect --probe-namespace podnet-system`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.src, o.dst = args[0], args[1]
@@ -64,7 +75,10 @@ their nodes and the network plugin's evidence.`,
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json, yaml, dot (Graphviz) or mermaid")
 	cmd.Flags().StringVar(&o.Endpoint, "endpoint", "", "for a Service destination: the endpoint (pod name or address) to follow")
-	cmd.Flags().StringVar(&o.Port, "port", "", "destination port, N[/tcp|udp|sctp], to get the NetworkPolicy verdict")
+	cmd.Flags().StringVar(&o.Port, "port", "", "destination port, N[/tcp|udp|sctp], to get the NetworkPolicy verdict (for a Service: its port)")
+	cmd.Flags().BoolVar(&o.Probe, "probe", false, "check the path live: ip route get in the source pod and on both nodes, and their tunnel devices")
+	cmd.Flags().BoolVar(&o.Connect, "connect", false, "make a TCP connection from the source to the destination's --port")
+	o.ProbeFlags.add(cmd)
 	return cmd
 }
 
@@ -92,6 +106,12 @@ func (o *TraceOptions) Validate() error {
 	}
 	if isService(o.src) {
 		return fmt.Errorf("%s: a Service is only a destination; trace from a pod, a node or an address", o.src)
+	}
+	if o.Connect && (o.Port == "" || o.port.Protocol != corev1.ProtocolTCP) {
+		return fmt.Errorf("--connect makes a TCP connection: give the port with --port N (TCP)")
+	}
+	if o.Probe || o.Connect {
+		return o.ProbeFlags.validate()
 	}
 	return nil
 }
@@ -151,6 +171,22 @@ func (o *TraceOptions) Run(cmd *cobra.Command) error {
 	} else {
 		p.Notes = append(p.Notes, "give --port N to check NetworkPolicies along the path")
 	}
+	if o.Probe || o.Connect {
+		if err := o.verify(ctx, p, nodes); err != nil {
+			return err
+		}
+	}
+	if err := o.print(p); err != nil {
+		return err
+	}
+	if v := p.Probe; v != nil && (v.Mismatches > 0 || v.Connect != nil && v.Connect.Result != "connected") {
+		return &ExitError{Code: 3, Err: fmt.Errorf("the live check disagrees with the model: see the probe section above")}
+	}
+	return nil
+}
+
+// print writes the path in the chosen format.
+func (o *TraceOptions) print(p *trace.Path) error {
 	switch o.Output {
 	case "json", "yaml":
 		return render.Structured(o.Streams.Out, o.Output, p)
@@ -254,7 +290,38 @@ func (o *TraceOptions) resolveService(ctx context.Context, arg string, v4 bool) 
 		return nil, trace.Endpoint{}, nil, fmt.Errorf("endpoint %s of service %s/%s is not a pod: trace to it as an address", step.Chosen, ns, name)
 	}
 	e, p, err := o.resolve(ctx, ns+"/"+pod)
-	return step, e, p, err
+	if err != nil || o.Port == "" {
+		return step, e, p, err
+	}
+	// --port names the Service's port; the policy and the endpoint see its target port
+	var ports []string
+	for _, sp := range s.Spec.Ports {
+		ports = append(ports, fmt.Sprintf("%d/%s", sp.Port, sp.Protocol))
+		if sp.Port != o.port.Number || sp.Protocol != o.port.Protocol {
+			continue
+		}
+		step.Port = fmt.Sprintf("%d/%s", sp.Port, sp.Protocol)
+		target := sp.TargetPort.IntVal
+		switch {
+		case sp.TargetPort.Type == intstr.String:
+			for _, c := range p.Spec.Containers {
+				for _, cp := range c.Ports {
+					if cp.Name == sp.TargetPort.StrVal && cp.Protocol == sp.Protocol {
+						target = cp.ContainerPort
+					}
+				}
+			}
+			if target == 0 {
+				return nil, trace.Endpoint{}, nil, fmt.Errorf("service %s/%s: port %s targets the named port %q, which pod %s/%s does not declare: the Service cannot reach it", ns, name, step.Port, sp.TargetPort.StrVal, ns, pod)
+			}
+		case target == 0:
+			target = sp.Port // an unset targetPort is the port itself
+		}
+		step.TargetPort = fmt.Sprintf("%d/%s", target, sp.Protocol)
+		o.port.Number = target
+		return step, e, p, nil
+	}
+	return nil, trace.Endpoint{}, nil, fmt.Errorf("service %s/%s has no port %s (its ports: %s): give --port one of them", ns, name, fmt.Sprintf("%d/%s", o.port.Number, o.port.Protocol), strings.Join(ports, ", "))
 }
 
 // resolve turns an argument into an endpoint: a pod, node/NAME, or the address of a pod or node.

@@ -1,7 +1,11 @@
 package cmd
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -15,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/probe"
 )
 
 func TestTrace(t *testing.T) {
@@ -140,5 +145,113 @@ func TestTraceToService(t *testing.T) {
 	_, _, err = runCmd(t, objs, "trace", "shop/web-3", "svc/kube-system/kube-dns", "--endpoint", "10.244.1.5")
 	if err == nil || !strings.Contains(err.Error(), "--endpoint 10.244.1.5 is not a ready endpoint of service kube-system/kube-dns (ready: 10.244.0.5)") {
 		t.Errorf("not-ready --endpoint: %v", err)
+	}
+}
+
+// cannedProbes swaps the path prober for canned outputs by namespace, for the time of a test.
+func cannedProbes(t *testing.T, outputs map[string]string) *[]string {
+	t.Helper()
+	var ran []string
+	var mu sync.Mutex
+	old := pathProber
+	pathProber = func(_ context.Context, _ *TraceOptions, _ *probe.Runner, in string, opts probe.Options) (string, string, error) {
+		mu.Lock()
+		ran = append(ran, in+": "+opts.Script)
+		mu.Unlock()
+		out, ok := outputs[in]
+		if !ok {
+			return "", "", fmt.Errorf("cannot create the node probe pod: you need 'create pods' in namespace default (or choose another with --probe-namespace)")
+		}
+		return out, "podnet-test", nil
+	}
+	t.Cleanup(func() { pathProber = old })
+	return &ran
+}
+
+const addrText = "@@podnet format text\n@@podnet section addr\n1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue qlen 1000\n    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n    inet 127.0.0.1/8 scope host lo\n" +
+	"2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq_codel qlen 1000\n    link/ether 52:54:00:12:34:56 brd ff:ff:ff:ff:ff:ff\n    inet %s/24 brd 192.168.56.255 scope global eth0\n@@podnet exit 0\n"
+
+func section(name, out, exit string) string {
+	return "@@podnet section " + name + "\n" + out + "@@podnet exit " + exit + "\n"
+}
+
+func TestTraceProbeMismatch(t *testing.T) {
+	flannelDev := func(local string) string {
+		return "5: flannel.1: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue state UNKNOWN mode DEFAULT group default\n    link/ether fe:3e:c8:01:39:68 brd ff:ff:ff:ff:ff:ff promiscuity 0 minmtu 68 maxmtu 65535\n    vxlan id 1 local " + local + " dev eth0 srcport 0 0 dstport 8472 nolearning ttl auto ageing 300\n"
+	}
+	ran := cannedProbes(t, map[string]string{
+		"pod shop/web-1": fmt.Sprintf(addrText, "10.244.0.2") + section("lookup 10.244.1.2", "10.244.1.2 via 10.244.0.1 dev eth0  src 10.244.0.2 \n", "0") +
+			section("connect 10.244.1.2 80", "nc: timed out\n", "1") + "@@podnet end\n",
+		// node-1 lost its route to node-2's CIDR: the packet follows the default route, unencapsulated
+		"node node-1": fmt.Sprintf(addrText, "192.168.56.11") + section("lookup 10.244.1.2", "10.244.1.2 via 192.168.56.1 dev eth0 src 192.168.56.11 uid 0 \n    cache \n", "0") +
+			section("device flannel.1", flannelDev("192.168.56.11"), "0") + "@@podnet end\n",
+		// node-2's flannel picked another interface for its tunnel
+		"node node-2": fmt.Sprintf(addrText, "192.168.56.12") + section("lookup 10.244.1.2", "10.244.1.2 dev cni0 src 10.244.1.1 uid 0 \n    cache \n", "0") +
+			section("device flannel.1", flannelDev("10.0.2.15"), "0") + "@@podnet end\n",
+	})
+	out, _, err := runCmd(t, flannelCluster(), "trace", "shop/web-1", "shop/web-3", "--probe", "--connect", "--port", "80")
+	var ee *ExitError
+	if !errors.As(err, &ee) || ee.Code != 3 {
+		t.Fatalf("want exit 3 when the live check disagrees, got %v", err)
+	}
+	want := `
+live check (ip route get in each namespace):
+ 1  pod shop/web-1               expected 10.244.1.2 via 10.244.0.1 dev eth0
+                                 seen     10.244.1.2 via 10.244.0.1 dev eth0
+                                 ok
+ 3  node node-1                  expected 10.244.1.2 via 10.244.1.0 dev flannel.1
+                                 seen     10.244.1.2 via 192.168.56.1 dev eth0
+                                 MISMATCH: leaves by eth0, not flannel.1
+                                 likely cause: no tunnel route for 10.244.1.2 on this node, so it follows the node's own routes out of eth0 unencapsulated and the underlay drops it: flanneld has not programmed the route (agent down, or the destination node unknown to it)
+ 6  node node-2                  expected 10.244.1.2 dev cni0
+                                 seen     10.244.1.2 dev cni0
+                                 ok
+    node node-1                  flannel.1 expected vxlan VNI 1 UDP 8472 local 192.168.56.11, up
+                                           seen     vxlan VNI 1 UDP 8472 local 192.168.56.11, up, mtu 1450
+                                 ok
+    node node-2                  flannel.1 expected vxlan VNI 1 UDP 8472 local 192.168.56.12, up
+                                           seen     vxlan VNI 1 UDP 8472 local 10.0.2.15, up, mtu 1450
+                                 MISMATCH: local address 10.0.2.15, not the node's InternalIP 192.168.56.12
+                                 likely cause: the agent picked another interface for the tunnel (several NICs?): other nodes send to the InternalIP; set the agent's interface (flannel --iface, Calico IP_AUTODETECTION_METHOD)
+
+TCP connect from pod shop/web-1 to 10.244.1.2:80: timeout
+  nc: timed out
+  likely cause: packets are lost on the way: see the mismatches above
+`
+	if !strings.Contains(out, want) {
+		t.Errorf("stdout lacks the live check:\n%s\nwant:\n%s", out, want)
+	}
+	if len(*ran) != 3 || !strings.Contains(strings.Join(*ran, "\n"), "nc -z -w 5 10.244.1.2 80") {
+		t.Errorf("probes run: %v", *ran)
+	}
+}
+
+func TestTraceProbeAllOK(t *testing.T) {
+	cannedProbes(t, map[string]string{
+		"pod shop/web-1": fmt.Sprintf(addrText, "10.244.0.2") + section("lookup 10.244.0.3", "10.244.0.3 dev eth0  src 10.244.0.2 \n", "0") +
+			section("connect 10.244.0.3 8080", "", "0") + "@@podnet end\n",
+	})
+	out, _, err := runCmd(t, flannelCluster(), "trace", "shop/web-1", "shop/web-2", "--probe", "--connect", "--port", "8080")
+	if err != nil {
+		t.Fatalf("trace: %v", err)
+	}
+	for _, want := range []string{" 1  pod shop/web-1               expected 10.244.0.3 dev eth0\n", "TCP connect from pod shop/web-1 to 10.244.0.3:8080: connected\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestTraceProbeErrors(t *testing.T) {
+	cannedProbes(t, map[string]string{})
+	_, _, err := runCmd(t, flannelCluster(), "trace", "shop/web-1", "shop/web-3", "--probe")
+	if err == nil || !strings.Contains(err.Error(), "node node-1: cannot create the node probe pod") {
+		t.Errorf("every probe failed: error = %v", err)
+	}
+	for _, args := range [][]string{{"--connect"}, {"--connect", "--port", "53/udp"}} {
+		_, _, err := runCmd(t, flannelCluster(), append([]string{"trace", "shop/web-1", "shop/web-3"}, args...)...)
+		if err == nil || err.Error() != "--connect makes a TCP connection: give the port with --port N (TCP)" {
+			t.Errorf("%v: error = %v", args, err)
+		}
 	}
 }

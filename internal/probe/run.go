@@ -332,6 +332,11 @@ func (r *Runner) ProbeNode(ctx context.Context, node, ns string, o Options) (*Re
 	return withSnapshot(r.probeNodeRaw(ctx, node, ns, o))
 }
 
+// ProbeNodeRaw is ProbeNode without parsing: it runs o.Script and returns its output in Raw.
+func (r *Runner) ProbeNodeRaw(ctx context.Context, node, ns string, o Options) (*Result, error) {
+	return r.probeNodeRaw(ctx, node, ns, o)
+}
+
 // probeNodeRaw runs a short-lived host-network pod on the node in namespace ns, reads its output
 // and deletes it on every path, Ctrl-C included.
 func (r *Runner) probeNodeRaw(ctx context.Context, node, ns string, o Options) (res *Result, err error) {

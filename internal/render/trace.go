@@ -23,6 +23,9 @@ func Trace(w io.Writer, p *trace.Path, pal Palette) error {
 			fmt.Fprintf(&b, "    %-28s %-18s %s outer %s -> %s%s, %d bytes of overhead\n", "", "", e.Kind, e.OuterSrc, e.OuterDst, encapPort(e), e.Overhead)
 		}
 	}
+	if v := p.Probe; v != nil {
+		traceProbe(&b, v, pal)
+	}
 	if v := p.Policy; v != nil {
 		verdict := v.Verdict
 		switch v.Verdict {
@@ -105,4 +108,64 @@ func TraceMermaid(w io.Writer, p *trace.Path) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// traceProbe writes the live check: per hop the routing decision expected and seen, the tunnel
+// devices, and the connection.
+func traceProbe(b *strings.Builder, v *trace.Verification, pal Palette) {
+	status := func(s, reason string) string {
+		switch s {
+		case "ok":
+			return pal.Good("ok")
+		case "mismatch":
+			return pal.Bad("MISMATCH") + ": " + reason
+		case "present":
+			return "present: " + reason
+		case "not-probed":
+			return pal.Dim("not probed") + ": " + reason
+		}
+		return pal.Bad(s) + ": " + reason
+	}
+	if len(v.Checks) > 0 || len(v.Devices) > 0 {
+		fmt.Fprintf(b, "\nlive check (ip route get in each namespace):\n")
+	}
+	for _, c := range v.Checks {
+		fmt.Fprintf(b, "%2d  %-28s expected %s\n", c.Hop, c.In, c.Expected)
+		if c.Seen != "" {
+			fmt.Fprintf(b, "    %-28s seen     %s\n", "", c.Seen)
+		}
+		fmt.Fprintf(b, "    %-28s %s\n", "", status(c.Status, c.Reason))
+		if c.Cause != "" {
+			fmt.Fprintf(b, "    %-28s likely cause: %s\n", "", c.Cause)
+		}
+	}
+	for _, d := range v.Devices {
+		fmt.Fprintf(b, "    %-28s %s expected %s\n", d.In, d.Device, d.Expected)
+		if d.Seen != "" {
+			fmt.Fprintf(b, "    %-28s %s seen     %s\n", "", strings.Repeat(" ", len(d.Device)), d.Seen)
+		}
+		fmt.Fprintf(b, "    %-28s %s\n", "", status(d.Status, d.Reason))
+		if d.Cause != "" {
+			fmt.Fprintf(b, "    %-28s likely cause: %s\n", "", d.Cause)
+		}
+	}
+	if c := v.Connect; c != nil {
+		result := c.Result
+		if result == "connected" {
+			result = pal.Good(result)
+		} else {
+			result = pal.Bad(result)
+		}
+		to := c.To
+		if to == "" {
+			to = "the destination"
+		}
+		fmt.Fprintf(b, "\nTCP connect from %s to %s: %s\n", c.From, to, result)
+		if c.Output != "" && c.Result != "connected" {
+			fmt.Fprintf(b, "  %s\n", strings.TrimSpace(c.Output))
+		}
+		if c.Cause != "" {
+			fmt.Fprintf(b, "  likely cause: %s\n", c.Cause)
+		}
+	}
 }

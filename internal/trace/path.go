@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/probe"
 )
 
 // Endpoint is one end of a path.
@@ -99,37 +100,9 @@ func (l *Lookup) String() string {
 	return s
 }
 
-// Route is what the kernel answered to a lookup (from `ip route get`).
-type Route struct {
-	Dst   string `json:"dst"`
-	Type  string `json:"type,omitempty"` // "" (unicast), local, unreachable, blackhole, prohibit
-	Via   string `json:"via,omitempty"`
-	Dev   string `json:"dev,omitempty"`
-	Src   string `json:"src,omitempty"`
-	Error string `json:"error,omitempty"` // the lookup failed: "Network is unreachable"
-}
-
-// String is the route in ip's words.
-func (r Route) String() string {
-	if r.Error != "" {
-		return r.Error
-	}
-	s := r.Dst
-	if r.Type != "" {
-		s = r.Type + " " + s
-	}
-	if r.Via != "" {
-		s += " via " + r.Via
-	}
-	if r.Dev != "" {
-		s += " dev " + r.Dev
-	}
-	return s
-}
-
 // Match says whether the kernel's route is the one expected; nodeIfaces are the devices that hold
 // the node's addresses (for NodeInterface). The reason names what differs.
-func (l *Lookup) Match(r Route, nodeIfaces []string) (bool, string) {
+func (l *Lookup) Match(r probe.RouteAnswer, nodeIfaces []string) (bool, string) {
 	if r.Error != "" {
 		return false, "no route: " + r.Error
 	}
@@ -191,6 +164,8 @@ type Path struct {
 	// Policy is the NetworkPolicy verdict for --port, when one was asked for.
 	Policy *PolicyVerdict `json:"networkPolicy,omitempty"`
 	Port   string         `json:"port,omitempty"`
+	// Probe is the path checked live (--probe, --connect).
+	Probe *Verification `json:"probe,omitempty"`
 }
 
 // podDevice is how each model names a pod's host-side interface, where that can be known.
@@ -308,8 +283,11 @@ func nodeCIDRFor(n *inspect.Node, ev *inspect.Evidence, nw inspect.Network, ip n
 
 // ServiceStep is a Service between the source and the endpoint the path goes on to.
 type ServiceStep struct {
-	Name                  string   `json:"name"`
-	ClusterIP             string   `json:"clusterIP"`
+	Name      string `json:"name"`
+	ClusterIP string `json:"clusterIP"`
+	// Port is the Service port asked for (--port) and TargetPort the endpoint's port it maps to.
+	Port                  string   `json:"port,omitempty"`
+	TargetPort            string   `json:"targetPort,omitempty"`
 	Implementation        string   `json:"implementation"`
 	Ready                 []string `json:"readyEndpoints"`
 	NotReady              []string `json:"notReadyEndpoints,omitempty"`
@@ -328,6 +306,9 @@ func (p *Path) addService(s *ServiceStep) {
 		what += fmt.Sprintf(", one of %d ready endpoints, chosen per connection", len(s.Ready))
 	}
 	hop := Hop{Where: "node " + p.Src.Node, Device: "kube-proxy", What: what, Route: fmt.Sprintf("DNAT %s -> %s", s.ClusterIP, s.Chosen)}
+	if s.Port != "" {
+		hop.Route = fmt.Sprintf("DNAT %s -> %s", hostPort(s.ClusterIP, s.Port), hostPort(s.Chosen, s.TargetPort))
+	}
 	if strings.HasPrefix(s.Implementation, "Cilium") {
 		hop.Where, hop.Device = "pod "+p.Src.Namespace+"/"+p.Src.Name, "eBPF socket LB"
 	}
@@ -622,4 +603,13 @@ func (p *Path) withService(s *ServiceStep) *Path {
 		p.addService(s)
 	}
 	return p
+}
+
+// hostPort joins an address and a "N/PROTO" port as ip:N (or [ip]:N), with the protocol after.
+func hostPort(ip, port string) string {
+	n, proto, _ := strings.Cut(port, "/")
+	if strings.Contains(ip, ":") {
+		ip = "[" + ip + "]"
+	}
+	return ip + ":" + n + "/" + proto
 }

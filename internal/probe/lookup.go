@@ -1,0 +1,308 @@
+package probe
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// PathProbe is what one probe reads for trace --probe in one network namespace: the addresses,
+// the kernel's routing decision for each destination, the details of some devices, and
+// optionally a TCP connection.
+type PathProbe struct {
+	Lookups []netip.Addr
+	Devices []string
+	Connect *ConnectTo
+}
+
+// ConnectTo is a TCP connection to make from the namespace.
+type ConnectTo struct {
+	IP   netip.Addr
+	Port int
+	// TimeoutSeconds bounds the connection attempt.
+	TimeoutSeconds int
+}
+
+// Section names of the path probe.
+const (
+	sectionLookup  = "lookup "
+	sectionDevice  = "device "
+	sectionConnect = "connect "
+)
+
+// ValidDevice reports whether s is an interface name the script may be given.
+func ValidDevice(s string) bool {
+	if s == "" || len(s) > 15 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// PathScript is the fixed script of a path probe: the format marker and `ip addr` (which Parse
+// reads), then `ip route get` per destination, `ip -d link show` per device (busybox has no -d:
+// then plain `ip link show`), and the TCP connection with nc (-z where the nc has it; otherwise
+// with stdin closed, under timeout). Every argument is an address, a number or a checked device
+// name, so nothing reaches the shell unquoted.
+func PathScript(pp PathProbe) (string, error) {
+	var b strings.Builder
+	b.WriteString("fmt=text; ip -j link show lo >/dev/null 2>&1 && fmt=json\n")
+	b.WriteString("echo '" + markFormat + "'$fmt\n")
+	fmt.Fprintf(&b, "echo '%saddr'; if [ $fmt = json ]; then ip -j addr; else ip addr; fi 2>&1; echo '%s'$?\n", markSection, markExit)
+	for _, ip := range pp.Lookups {
+		fmt.Fprintf(&b, "echo '%s%s%s'; ip route get %s 2>&1; echo '%s'$?\n", markSection, sectionLookup, ip, ip, markExit)
+	}
+	for _, d := range pp.Devices {
+		if !ValidDevice(d) {
+			return "", fmt.Errorf("bad device name %q", d)
+		}
+		fmt.Fprintf(&b, "echo '%s%s%s'; { ip -d link show dev '%s' 2>/dev/null || ip link show dev '%s'; } 2>&1; echo '%s'$?\n", markSection, sectionDevice, d, d, d, markExit)
+	}
+	if c := pp.Connect; c != nil {
+		t := max(c.TimeoutSeconds, 1)
+		fmt.Fprintf(&b, "echo '%s%s%s %d'; if nc -h 2>&1 | grep -q -- ' -z'; then nc -z -w %d %s %d 2>&1; else timeout %d nc -w %d %s %d </dev/null 2>&1; fi; echo '%s'$?\n",
+			markSection, sectionConnect, c.IP, c.Port, t, c.IP, c.Port, t+2, t, c.IP, c.Port, markExit)
+	}
+	b.WriteString("echo '" + markEnd + "'\n")
+	return b.String(), nil
+}
+
+// RouteAnswer is the kernel's answer to `ip route get`.
+type RouteAnswer struct {
+	Dst string `json:"dst"`
+	// Type is "" for unicast, else local, broadcast, unreachable, blackhole, prohibit...
+	Type  string `json:"type,omitempty"`
+	Via   string `json:"via,omitempty"`
+	Dev   string `json:"dev,omitempty"`
+	Src   string `json:"src,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// String is the answer in ip's words.
+func (r RouteAnswer) String() string {
+	if r.Error != "" {
+		return "error: " + r.Error
+	}
+	s := r.Dst
+	if r.Type != "" {
+		s = r.Type + " " + s
+	}
+	if r.Via != "" {
+		s += " via " + r.Via
+	}
+	if r.Dev != "" {
+		s += " dev " + r.Dev
+	}
+	return s
+}
+
+
+// ParseRouteGet reads the output of `ip route get` (iproute2 or busybox; failures print
+// "RTNETLINK answers: ..." and exit non-zero).
+func ParseRouteGet(out string, exit string) RouteAnswer {
+	line := strings.TrimSpace(strings.SplitN(strings.TrimSpace(out), "\n", 2)[0])
+	if exit != "0" || strings.Contains(line, "RTNETLINK answers:") || line == "" {
+		msg := line
+		if _, after, ok := strings.Cut(line, "RTNETLINK answers:"); ok {
+			msg = strings.TrimSpace(after)
+		}
+		if msg == "" {
+			msg = "ip route get exited " + exit
+		}
+		return RouteAnswer{Error: msg}
+	}
+	f := strings.Fields(line)
+	var r RouteAnswer
+	if len(f) > 0 && routeTypes[f[0]] {
+		if f[0] != "unicast" {
+			r.Type = f[0]
+		}
+		f = f[1:]
+	}
+	if len(f) > 0 {
+		r.Dst, f = f[0], f[1:]
+	}
+	for i := 0; i+1 < len(f); i++ {
+		switch f[i] {
+		case "via":
+			r.Via = f[i+1]
+			if r.Via == "inet" || r.Via == "inet6" { // "via inet6 fe80::1" (an IPv4 route with an IPv6 next hop)
+				if i+2 < len(f) {
+					r.Via = f[i+2]
+				}
+			}
+			i++
+		case "dev":
+			r.Dev = f[i+1]
+			i++
+		case "src":
+			r.Src = f[i+1]
+			i++
+		}
+	}
+	return r
+}
+
+// Device is a network device as `ip -d link show` describes it.
+type Device struct {
+	Name    string `json:"name"`
+	Present bool   `json:"present"`
+	State   string `json:"state,omitempty"`
+	// Up: the device is administratively up (a tunnel's state reads UNKNOWN when it is).
+	Up  bool `json:"up"`
+	MTU int  `json:"mtu,omitempty"`
+	// Kind is the link kind (vxlan, geneve, ipip, wireguard, veth...) when ip shows details.
+	Kind  string `json:"kind,omitempty"`
+	VNI   int    `json:"vni,omitempty"`
+	Port  int    `json:"udpPort,omitempty"`
+	Local string `json:"local,omitempty"`
+	// External: a collect-metadata tunnel (Cilium's), whose VNI and remote come per packet.
+	External bool `json:"external,omitempty"`
+	// Detailed: ip printed the link's details (an iproute2 ip; busybox's cannot).
+	Detailed bool   `json:"detailed"`
+	Error    string `json:"error,omitempty"`
+}
+
+// ParseDevice reads `ip -d link show dev NAME` (or plain `ip link show`).
+func ParseDevice(name, out, exit string) Device {
+	d := Device{Name: name}
+	if exit != "0" {
+		d.Error = strings.TrimSpace(strings.SplitN(strings.TrimSpace(out), "\n", 2)[0])
+		return d
+	}
+	d.Present = true
+	lines := strings.Split(out, "\n")
+	if l, ok := parseLinkHeader(strings.TrimSpace(lines[0])); ok {
+		d.State, d.MTU, d.Up = l.State, l.MTU, hasFlag(l.Flags, "UP")
+	}
+	for _, line := range lines[1:] {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		switch f[0] {
+		case "vxlan", "geneve", "ipip", "wireguard", "veth", "bridge", "gre", "sit", "ip6tnl":
+			if d.Kind != "" {
+				continue // "bridge_slave" and friends come after the kind
+			}
+			d.Kind, d.Detailed = f[0], true
+			for i := 1; i < len(f); i++ {
+				next := ""
+				if i+1 < len(f) {
+					next = f[i+1]
+				}
+				switch f[i] {
+				case "id":
+					d.VNI, _ = strconv.Atoi(next)
+				case "dstport":
+					d.Port, _ = strconv.Atoi(next)
+				case "local":
+					d.Local = next
+				case "external":
+					d.External = true
+				}
+			}
+		default:
+			if strings.Contains(line, " promiscuity ") {
+				d.Detailed = true
+			}
+		}
+	}
+	return d
+}
+
+// ConnectResult is the outcome of the TCP connection.
+type ConnectResult struct {
+	To string `json:"to"`
+	// Result is connected, refused, timeout, unreachable or error.
+	Result string `json:"result"`
+	Output string `json:"output,omitempty"`
+}
+
+// ParseConnect classifies nc's outcome.
+func ParseConnect(to, out, exit string) ConnectResult {
+	out = strings.TrimSpace(out)
+	c := ConnectResult{To: to, Output: out}
+	low := strings.ToLower(out)
+	switch {
+	case strings.Contains(low, "refused"):
+		c.Result = "refused"
+	case strings.Contains(low, "timed out") || strings.Contains(low, "timeout"):
+		c.Result = "timeout"
+	case strings.Contains(low, "no route") || strings.Contains(low, "unreachable"):
+		c.Result = "unreachable"
+	case strings.Contains(low, "not found") || strings.Contains(low, "applet"):
+		c.Result, c.Output = "error", "the probe image has no nc: give --image one that has (busybox has)"
+	case exit == "0", exit == "143" && out == "", exit == "124" && out == "":
+		// 143/124: timeout ended an nc that had connected and was waiting on the server
+		c.Result = "connected"
+	default:
+		c.Result = "error"
+	}
+	return c
+}
+
+// PathResult is what a path probe saw.
+type PathResult struct {
+	Snapshot *Snapshot
+	Routes   map[string]RouteAnswer
+	Devices  map[string]Device
+	Connect  *ConnectResult
+}
+
+// ParsePath reads a path probe's output.
+func ParsePath(out string) (*PathResult, error) {
+	snap, err := Parse(out)
+	if err != nil {
+		return nil, err
+	}
+	secs, err := Sections(out)
+	if err != nil {
+		return nil, err
+	}
+	r := &PathResult{Snapshot: snap, Routes: map[string]RouteAnswer{}, Devices: map[string]Device{}}
+	for _, s := range secs {
+		switch {
+		case strings.HasPrefix(s.Name, sectionLookup):
+			dst := strings.TrimPrefix(s.Name, sectionLookup)
+			a := ParseRouteGet(s.Output, s.Exit)
+			if a.Dst == "" && a.Error == "" {
+				a.Dst = dst
+			}
+			r.Routes[dst] = a
+		case strings.HasPrefix(s.Name, sectionDevice):
+			name := strings.TrimPrefix(s.Name, sectionDevice)
+			r.Devices[name] = ParseDevice(name, s.Output, s.Exit)
+		case strings.HasPrefix(s.Name, sectionConnect):
+			ip, port, _ := strings.Cut(strings.TrimPrefix(s.Name, sectionConnect), " ")
+			to := ip + ":" + port
+			if strings.Contains(ip, ":") {
+				to = "[" + ip + "]:" + port
+			}
+			c := ParseConnect(to, s.Output, s.Exit)
+			r.Connect = &c
+		}
+	}
+	return r, nil
+}
+
+// InterfacesWith are the links that hold one of the addresses.
+func (s *Snapshot) InterfacesWith(addrs ...string) []string {
+	var out []string
+	for _, l := range s.Links {
+		for _, a := range l.Addrs {
+			ip, _, _ := strings.Cut(a.CIDR, "/")
+			for _, want := range addrs {
+				if ip == want {
+					out = append(out, l.Name)
+				}
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,331 @@
+package trace
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/probe"
+)
+
+// Observation is what a probe saw in one network namespace (a pod's or a node's).
+type Observation struct {
+	// In is the namespace, as a Lookup names it: "pod NS/NAME" or "node NAME".
+	In string
+	// Probe names what ran there (the ephemeral container or the node pod).
+	Probe  string
+	Result *probe.PathResult
+	// NodeAddresses are the node's InternalIPs, to find its interface (nodes only).
+	NodeAddresses []string
+	// Err is why the probe could not run.
+	Err error
+}
+
+// Verification is the path checked against what the kernel says, hop by hop.
+type Verification struct {
+	Checks  []Check       `json:"checks"`
+	Devices []DeviceCheck `json:"devices,omitempty"`
+	Connect *ConnectCheck `json:"connect,omitempty"`
+	// Mismatches counts the checks that disagree (failed probes not included).
+	Mismatches int `json:"mismatches"`
+}
+
+// Check is one hop's routing decision, expected and seen.
+type Check struct {
+	Hop      int    `json:"hop"`
+	In       string `json:"in"`
+	Expected string `json:"expected"`
+	Seen     string `json:"seen,omitempty"`
+	// Status is ok, mismatch, not-probed (the cloud) or failed (the probe did not run).
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+	Cause  string `json:"likelyCause,omitempty"`
+}
+
+// DeviceCheck is a tunnel device on a node, expected and seen.
+type DeviceCheck struct {
+	In       string `json:"in"`
+	Device   string `json:"device"`
+	Expected string `json:"expected"`
+	Seen     string `json:"seen,omitempty"`
+	Status   string `json:"status"` // ok, mismatch, failed, present (no details)
+	Reason   string `json:"reason,omitempty"`
+	Cause    string `json:"likelyCause,omitempty"`
+}
+
+// ConnectCheck is the TCP connection from the source.
+type ConnectCheck struct {
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Result string `json:"result"` // connected, refused, timeout, unreachable, error, failed
+	Output string `json:"output,omitempty"`
+	Cause  string `json:"likelyCause,omitempty"`
+}
+
+// Probes are the namespaces --probe must read, with what to read in each: the destinations of
+// the hops' lookups, and the tunnel devices of nodes.
+func (p *Path) Probes() map[string]*probe.PathProbe {
+	out := map[string]*probe.PathProbe{}
+	get := func(in string) *probe.PathProbe {
+		if out[in] == nil {
+			out[in] = &probe.PathProbe{}
+		}
+		return out[in]
+	}
+	for _, h := range p.Hops {
+		if l := h.Lookup; l != nil && l.In != "cloud" {
+			pp := get(l.In)
+			if a, err := netip.ParseAddr(l.Dst); err == nil && !containsAddr(pp.Lookups, a) {
+				pp.Lookups = append(pp.Lookups, a)
+			}
+		}
+	}
+	for _, d := range p.tunnelDevices() {
+		pp := get(d.in)
+		if !contains(pp.Devices, d.device) {
+			pp.Devices = append(pp.Devices, d.device)
+		}
+	}
+	return out
+}
+
+type tunnelDevice struct {
+	in, device string
+	encap      *Encap
+	local      string // the outer address this end should use
+}
+
+// tunnelDevices are the tunnel's two ends: the device on the source's node and on the
+// destination's.
+func (p *Path) tunnelDevices() []tunnelDevice {
+	var enc *Encap
+	var srcIn string
+	for _, h := range p.Hops {
+		if h.Encap != nil {
+			enc, srcIn = h.Encap, h.Where
+			break
+		}
+	}
+	if enc == nil {
+		return nil
+	}
+	out := []tunnelDevice{{in: srcIn, device: enc.Device, encap: enc, local: enc.OuterSrc}}
+	for _, h := range p.Hops {
+		if h.Where != srcIn && strings.HasPrefix(h.Where, "node ") && h.Device == enc.Device {
+			out = append(out, tunnelDevice{in: h.Where, device: enc.Device, encap: enc, local: enc.OuterDst})
+		}
+	}
+	return out
+}
+
+// Verify compares the path's predicted routing decisions and tunnel devices with what the probes
+// saw, and names a likely cause for each disagreement.
+func (p *Path) Verify(obs map[string]*Observation) *Verification {
+	v := &Verification{Checks: []Check{}}
+	for i, h := range p.Hops {
+		l := h.Lookup
+		if l == nil {
+			continue
+		}
+		c := Check{Hop: i + 1, In: l.In, Expected: l.String()}
+		o := obs[l.In]
+		switch {
+		case l.In == "cloud":
+			c.Status, c.Reason = "not-probed", "the cloud's route table cannot be seen from inside the cluster"
+			c.Cause = cloudHint(p.Network)
+		case o == nil || o.Err != nil:
+			c.Status = "failed"
+			if o != nil {
+				c.Reason = o.Err.Error()
+			}
+		default:
+			seen, ok := o.Result.Routes[l.Dst]
+			if !ok {
+				c.Status, c.Reason = "failed", "the probe's output has no answer for "+l.Dst
+				break
+			}
+			c.Seen = seen.String()
+			ifaces := o.Result.Snapshot.InterfacesWith(o.NodeAddresses...)
+			if match, why := l.Match(seen, ifaces); match {
+				c.Status = "ok"
+			} else {
+				c.Status, c.Reason, c.Cause = "mismatch", why, p.likelyCause(h, l, seen, ifaces)
+				v.Mismatches++
+			}
+		}
+		v.Checks = append(v.Checks, c)
+	}
+	for _, td := range p.tunnelDevices() {
+		d := DeviceCheck{In: td.in, Device: td.device, Expected: expectedDevice(td)}
+		o := obs[td.in]
+		switch {
+		case o == nil || o.Err != nil:
+			d.Status = "failed"
+			if o != nil {
+				d.Reason = o.Err.Error()
+			}
+		default:
+			seen, ok := o.Result.Devices[td.device]
+			switch {
+			case !ok:
+				d.Status, d.Reason = "failed", "the probe's output has no answer for "+td.device
+			case !seen.Present:
+				d.Status, d.Seen, d.Reason = "mismatch", "missing", seen.Error
+				d.Cause = fmt.Sprintf("%s has not set up its tunnel on this node: is its agent running and healthy there?", agentOf(p.Network))
+				v.Mismatches++
+			default:
+				d.Seen = describeDevice(seen)
+				d.Status, d.Reason, d.Cause = compareDevice(td, seen)
+				if d.Status == "mismatch" {
+					v.Mismatches++
+				}
+			}
+		}
+		v.Devices = append(v.Devices, d)
+	}
+	return v
+}
+
+func expectedDevice(td tunnelDevice) string {
+	e := td.encap
+	s := strings.Fields(e.Kind)[0]
+	if e.VNI > 0 {
+		s += fmt.Sprintf(" VNI %d", e.VNI)
+	}
+	if e.Port > 0 {
+		s += fmt.Sprintf(" UDP %d", e.Port)
+	}
+	if td.local != "" && td.local != "?" {
+		s += " local " + td.local
+	}
+	return s + ", up"
+}
+
+func describeDevice(d probe.Device) string {
+	var parts []string
+	if d.Kind != "" {
+		parts = append(parts, d.Kind)
+	}
+	switch {
+	case d.External:
+		parts = append(parts, "external (VNI per packet)")
+	case d.VNI > 0:
+		parts = append(parts, fmt.Sprintf("VNI %d", d.VNI))
+	}
+	if d.Port > 0 {
+		parts = append(parts, fmt.Sprintf("UDP %d", d.Port))
+	}
+	if d.Local != "" {
+		parts = append(parts, "local "+d.Local)
+	}
+	s := strings.Join(parts, " ")
+	if s != "" {
+		s += ", "
+	}
+	if d.Up {
+		s += "up"
+	} else {
+		s += "down"
+	}
+	if d.MTU > 0 {
+		s += fmt.Sprintf(", mtu %d", d.MTU)
+	}
+	return s
+}
+
+// compareDevice checks a present tunnel device against the model: state, kind, VNI, port and the
+// local address (the node's InternalIP: an agent that picked another interface breaks the tunnel).
+func compareDevice(td tunnelDevice, d probe.Device) (status, reason, cause string) {
+	e := td.encap
+	if !d.Up {
+		return "mismatch", "the device is down", "the CNI agent has not brought its tunnel up, or someone set it down: ip link set " + td.device + " up, then look at the agent's logs"
+	}
+	if !d.Detailed {
+		return "present", "the probe image's ip shows no details (busybox): give --image one with iproute2 to check the VNI, port and local address", ""
+	}
+	kind := strings.Fields(e.Kind)[0]
+	switch {
+	case d.Kind != "" && d.Kind != kind:
+		return "mismatch", fmt.Sprintf("the device is %s, the model says %s", d.Kind, kind), "the node runs another encapsulation than the one detected: the CNI configuration differs between nodes"
+	case e.VNI > 0 && !d.External && d.VNI != e.VNI:
+		return "mismatch", fmt.Sprintf("VNI %d, not %d", d.VNI, e.VNI), "nodes disagree on the VNI: packets from other nodes are dropped on arrival; align the CNI configuration"
+	case e.Port > 0 && d.Port > 0 && d.Port != e.Port:
+		return "mismatch", fmt.Sprintf("UDP port %d, not %d", d.Port, e.Port), "nodes disagree on the VXLAN port, or a firewall rule was written for the other one"
+	case d.Local != "" && td.local != "" && td.local != "?" && d.Local != td.local:
+		return "mismatch", fmt.Sprintf("local address %s, not the node's InternalIP %s", d.Local, td.local),
+			"the agent picked another interface for the tunnel (several NICs?): other nodes send to the InternalIP; set the agent's interface (flannel --iface, Calico IP_AUTODETECTION_METHOD)"
+	}
+	return "ok", "", ""
+}
+
+// likelyCause names the usual reason for a routing decision that differs from the model.
+func (p *Path) likelyCause(h Hop, l *Lookup, seen probe.RouteAnswer, ifaces []string) string {
+	pod := strings.HasPrefix(l.In, "pod ")
+	tunnel := h.Encap != nil || l.Dev == "cilium_host" || l.Dev == "antrea-gw0"
+	agent := agentOf(p.Network)
+	switch {
+	case seen.Error == "Invalid argument":
+		return "a blackhole or prohibit route matches " + l.Dst + " here: Calico keeps a blackhole route for each IPAM block the node owns, so the address may be in a block affine to this node while the pod runs elsewhere (look at the IPAM blocks: kubectl podnet cidr-usage)"
+	case seen.Error != "" && pod:
+		return "the pod has no route: its network was not set up (look at the kubelet's and " + agent + "'s logs on node " + p.Src.Node + ")"
+	case seen.Error != "":
+		return "the node has no route at all to " + l.Dst + ": no default route, and none for the pod CIDR; is " + agent + " running here?"
+	case l.Local:
+		return l.Dst + " is not an address of this node: the InternalIP in the API differs from the node's interfaces (was the node re-addressed?)"
+	case seen.Type != "":
+		return "a " + seen.Type + " route matches " + l.Dst + " here: the packet is dropped or kept on this node"
+	case pod && seen.Dev != l.Dev && l.Dev != "":
+		return "the pod's route leaves by another interface than eth0: a second network (Multus?) or a custom route in the pod"
+	case pod:
+		return "the pod's gateway is not the model's: the pod was set up by another CNI configuration than the one detected (a leftover /etc/cni/net.d file on the node?)"
+	case tunnel && !l.NodeInterface && contains(ifaces, seen.Dev):
+		return fmt.Sprintf("no tunnel route for %s on this node, so it follows the node's own routes out of %s unencapsulated and the underlay drops it: %s has not programmed the route (agent down, or the destination node unknown to it)", l.Dst, seen.Dev, agent)
+	case tunnel && seen.Dev == l.Dev && seen.Via != l.Via && l.Via != "":
+		return fmt.Sprintf("wrong tunnel endpoint: the route goes via %s, but the destination node's tunnel address is %s: a stale route (the node was re-created or re-addressed) or its annotation is out of date", seen.Via, l.Via)
+	case l.NodeInterface && seen.Dev != "" && !contains(ifaces, seen.Dev):
+		return fmt.Sprintf("the route leaves by %s, not the node's interface: a tunnel or VPN route of another agent captures this destination", seen.Dev)
+	case l.NodeInterface && l.Via != "" && seen.Via != l.Via:
+		return fmt.Sprintf("next hop %s is not node %s's address %s: a stale route (node replaced?) or the routing daemon has not learnt the new one", orNone(seen.Via), p.Dst.Node, l.Via)
+	case h.Where == "node "+p.Dst.Node:
+		return "the destination's own node does not route " + l.Dst + " into a pod: the pod's veth or host route is gone (pod restarted on another node with a stale IP?) or another agent owns the address"
+	}
+	return "the node's routes differ from what " + agent + " programs for this model"
+}
+
+func agentOf(nw inspect.Network) string {
+	switch nw.Model {
+	case inspect.ModelFlannel:
+		return "flanneld"
+	case inspect.ModelCalico:
+		return "calico-node"
+	case inspect.ModelCilium:
+		return "the cilium agent"
+	case inspect.ModelAntrea:
+		return "antrea-agent"
+	case inspect.ModelAWSVPCCNI:
+		return "aws-node"
+	case inspect.ModelAzureCNI, inspect.ModelAzureCNIOverlay:
+		return "the Azure CNI"
+	case inspect.ModelKubenet:
+		return "kubenet (the kubelet)"
+	}
+	return "the network plugin"
+}
+
+func cloudHint(nw inspect.Network) string {
+	switch nw.Model {
+	case inspect.ModelKubenet:
+		return "check the AKS route table has this route and is associated with the nodes' subnet (az network route-table route list; az network vnet subnet show --query routeTable)"
+	}
+	return ""
+}
+
+func containsAddr(as []netip.Addr, a netip.Addr) bool {
+	for _, x := range as {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
