@@ -29,6 +29,7 @@ func TestTrace(t *testing.T) {
 	}
 	want := `pod/shop/web-1 (10.244.0.2, node node-1) -> pod/shop/web-3 (10.244.1.2, node node-2)
 network flannel/vxlan · cross-node
+[pod shop/web-1: eth0] ─▶ [node node-1: veth… › flannel.1] ══vxlan (UDP 8472, VNI 1)══▶ [node node-2: flannel.1 › cni0] ─▶ [pod shop/web-3]
 
  1  pod shop/web-1               eth0               default route via 10.244.0.1
                                                     route: default via 10.244.0.1 dev eth0

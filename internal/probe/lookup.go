@@ -65,7 +65,7 @@ func PathScript(pp PathProbe) (string, error) {
 	}
 	if c := pp.Connect; c != nil {
 		t := max(c.TimeoutSeconds, 1)
-		fmt.Fprintf(&b, "echo '%s%s%s %d'; if nc -h 2>&1 | grep -q -- ' -z'; then nc -z -w %d %s %d 2>&1; else timeout %d nc -w %d %s %d </dev/null 2>&1; fi; echo '%s'$?\n",
+		fmt.Fprintf(&b, "echo '%s%s%s %d'; case \"$(nc -h 2>&1)\" in *' -z'*) nc -z -w %d %s %d 2>&1;; *) timeout %d nc -w %d %s %d </dev/null 2>&1;; esac; echo '%s'$?\n",
 			markSection, sectionConnect, c.IP, c.Port, t, c.IP, c.Port, t+2, t, c.IP, c.Port, markExit)
 	}
 	b.WriteString("echo '" + markEnd + "'\n")
@@ -230,14 +230,14 @@ func ParseConnect(to, out, exit string) ConnectResult {
 	c := ConnectResult{To: to, Output: out}
 	low := strings.ToLower(out)
 	switch {
+	case exit == "127" || strings.Contains(low, "not found") || strings.Contains(low, "applet") || strings.Contains(low, "no such file"):
+		c.Result, c.Output = "error", "the probe image has no nc: give --image one that has (busybox has)"
 	case strings.Contains(low, "refused"):
 		c.Result = "refused"
 	case strings.Contains(low, "timed out") || strings.Contains(low, "timeout"):
 		c.Result = "timeout"
 	case strings.Contains(low, "no route") || strings.Contains(low, "unreachable"):
 		c.Result = "unreachable"
-	case strings.Contains(low, "not found") || strings.Contains(low, "applet"):
-		c.Result, c.Output = "error", "the probe image has no nc: give --image one that has (busybox has)"
 	case exit == "0", exit == "143" && out == "", exit == "124" && out == "":
 		// 143/124: timeout ended an nc that had connected and was waiting on the server
 		c.Result = "connected"

@@ -76,6 +76,7 @@ func TestParseConnect(t *testing.T) {
 		{"nc: connect to 10.244.1.5 port 80 (tcp) timed out: Operation now in progress\n", "1", "timeout"},
 		{"nc: can't connect to remote host (10.244.1.5): No route to host\n", "1", "unreachable"},
 		{"sh: nc: not found\n", "127", "error"},
+		{"timeout: failed to run command ‘nc’: No such file or directory\n", "127", "error"},
 		{"nc: bad address 'x'\n", "1", "error"},
 	}
 	for _, tt := range tests {

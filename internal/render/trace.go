@@ -13,7 +13,8 @@ import (
 func Trace(w io.Writer, p *trace.Path, pal Palette) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%s, node %s) -> %s (%s, node %s)\n", pal.Heading(p.Src.String()), p.Src.IP, p.Src.Node, pal.Heading(p.Dst.String()), p.Dst.IP, p.Dst.Node)
-	fmt.Fprintf(&b, "network %s · %s\n\n", p.Network, p.Case)
+	fmt.Fprintf(&b, "network %s · %s\n", p.Network, p.Case)
+	fmt.Fprintf(&b, "%s\n\n", traceDiagram(p))
 	for i, h := range p.Hops {
 		fmt.Fprintf(&b, "%2d  %-28s %-18s %s\n", i+1, h.Where, dash(h.Device), h.What)
 		if h.Route != "" {
@@ -168,4 +169,56 @@ func traceProbe(b *strings.Builder, v *trace.Verification, pal Palette) {
 			fmt.Fprintf(b, "  likely cause: %s\n", c.Cause)
 		}
 	}
+}
+
+// traceDiagram is the path on one line: each place the packet passes, with its devices, and the
+// links between them (a tunnel shown with its encapsulation).
+func traceDiagram(p *trace.Path) string {
+	type place struct {
+		where   string
+		devices []string
+		encap   *trace.Encap
+	}
+	var places []place
+	for _, h := range p.Hops {
+		if h.Where == "network" {
+			continue
+		}
+		if len(places) == 0 || places[len(places)-1].where != h.Where {
+			places = append(places, place{where: h.Where})
+		}
+		pl := &places[len(places)-1]
+		if h.Device != "" && (len(pl.devices) == 0 || pl.devices[len(pl.devices)-1] != h.Device) {
+			pl.devices = append(pl.devices, h.Device)
+		}
+		if h.Encap != nil {
+			pl.encap = h.Encap
+		}
+	}
+	dst := ""
+	switch {
+	case p.Dst.Kind == "pod" && !p.Dst.HostNetwork:
+		dst = "pod " + p.Dst.Namespace + "/" + p.Dst.Name
+	case p.Dst.Kind == "node":
+		dst = "node " + p.Dst.Name
+	}
+	if dst != "" && (len(places) == 0 || places[len(places)-1].where != dst) {
+		places = append(places, place{where: dst})
+	}
+	var b strings.Builder
+	for i, pl := range places {
+		if i > 0 {
+			if e := places[i-1].encap; e != nil {
+				fmt.Fprintf(&b, " ══%s%s══▶ ", strings.Fields(e.Kind)[0], encapPort(e))
+			} else {
+				b.WriteString(" ─▶ ")
+			}
+		}
+		b.WriteString("[" + pl.where)
+		if len(pl.devices) > 0 {
+			b.WriteString(": " + strings.Join(pl.devices, " › "))
+		}
+		b.WriteString("]")
+	}
+	return b.String()
 }
