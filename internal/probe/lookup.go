@@ -101,7 +101,6 @@ func (r RouteAnswer) String() string {
 	return s
 }
 
-
 // ParseRouteGet reads the output of `ip route get` (iproute2 or busybox; failures print
 // "RTNETLINK answers: ..." and exit non-zero).
 func ParseRouteGet(out string, exit string) RouteAnswer {
