@@ -134,6 +134,14 @@ func (o *TraceOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	if src.IP.Is4() != dst.IP.Is4() {
+		// dual-stack: the end named by its address keeps it, the other takes one of its family
+		if _, err := netip.ParseAddr(o.dst); err == nil || svc != nil {
+			src, _ = src.InFamily(dst.IP.Is4())
+		} else {
+			dst, _ = dst.InFamily(src.IP.Is4())
+		}
+	}
 	nodes := map[string]*inspect.Node{}
 	var list []*inspect.Node
 	for _, name := range []string{src.Node, dst.Node} {
@@ -337,30 +345,62 @@ func (o *TraceOptions) resolve(ctx context.Context, arg string) (trace.Endpoint,
 		if len(red.InternalIPs) == 0 {
 			return trace.Endpoint{}, nil, fmt.Errorf("node %s has no InternalIP: nothing to trace to", n)
 		}
-		return trace.Endpoint{Kind: "node", Name: n, Node: n, IP: red.InternalIPs[0]}, nil, nil
+		return trace.Endpoint{Kind: "node", Name: n, Node: n, IP: red.InternalIPs[0], Others: red.InternalIPs[1:]}, nil, nil
 	}
 	if ip, err := netip.ParseAddr(arg); err == nil {
 		pods, err := o.clients.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "status.podIP=" + ip.String()})
+		var finished *corev1.Pod
 		if err == nil {
 			for i := range pods.Items {
-				if p := &pods.Items[i]; !p.Spec.HostNetwork && p.Status.Phase == corev1.PodRunning && holds(p, ip) {
+				p := &pods.Items[i]
+				switch {
+				case p.Spec.HostNetwork || !holds(p, ip):
+				case p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed:
+					finished = p
+				default:
 					e, err := podEndpoint(p, ip)
 					return e, p, err
 				}
 			}
 		}
 		nodes, err := o.clients.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-		if err == nil {
+		var owner string
+		if err != nil {
+			return trace.Endpoint{}, nil, fmt.Errorf("no running pod has address %s, and the nodes cannot be read (%s) to say whose it is: 'kubectl podnet who %s' may tell", ip, inspect.Reason(err), ip)
+		}
+		{
 			for i := range nodes.Items {
 				red := inspect.ReduceNode(&nodes.Items[i])
 				for _, a := range red.InternalIPs {
 					if a == ip {
-						return trace.Endpoint{Kind: "node", Name: red.Name, Node: red.Name, IP: ip}, nil, nil
+						return trace.Endpoint{Kind: "node", Name: red.Name, Node: red.Name, IP: ip, Others: without(red.InternalIPs, ip)}, nil, nil
+					}
+				}
+				for _, c := range red.PodCIDRs {
+					if c.Contains(ip) {
+						owner = fmt.Sprintf("it is in node %s's pod CIDR %s", red.Name, c)
 					}
 				}
 			}
 		}
-		return trace.Endpoint{}, nil, fmt.Errorf("no running pod and no node has address %s: find what it is with 'kubectl podnet who %s'", ip, ip)
+		if owner == "" {
+			if scs, err := o.clients.Kube.NetworkingV1().ServiceCIDRs().List(ctx, metav1.ListOptions{}); err == nil {
+				for _, sc := range scs.Items {
+					for _, c := range sc.Spec.CIDRs {
+						if pfx, err := netip.ParsePrefix(c); err == nil && pfx.Contains(ip) {
+							return trace.Endpoint{}, nil, fmt.Errorf("%s is in the service CIDR %s (ServiceCIDR %s): a ClusterIP is no pod; trace to the Service as svc/NAME ('kubectl podnet who %s' names it)", ip, c, sc.Name, ip)
+						}
+					}
+				}
+			}
+		}
+		switch {
+		case finished != nil:
+			return trace.Endpoint{}, nil, fmt.Errorf("%s was held by pod %s/%s, which has finished (%s): no pod holds it now", ip, finished.Namespace, finished.Name, finished.Status.Phase)
+		case owner != "":
+			return trace.Endpoint{}, nil, fmt.Errorf("no running pod has address %s: %s, but it is free (or its pod is gone); find what used it with 'kubectl podnet who %s'", ip, owner, ip)
+		}
+		return trace.Endpoint{}, nil, fmt.Errorf("no pod and no node has address %s, and it is in no node's pod CIDR nor the service CIDR: it is outside the cluster's known ranges ('kubectl podnet who %s' says more)", ip, ip)
 	}
 	ns, name, err := parsePodRef(arg, o.clients.Namespace)
 	if err != nil {
@@ -421,6 +461,16 @@ func (o *TraceOptions) policyVerdict(ctx context.Context, src, dst trace.Endpoin
 	return &v, notes
 }
 
+func without(as []netip.Addr, a netip.Addr) []netip.Addr {
+	var out []netip.Addr
+	for _, x := range as {
+		if x != a {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 // holds reports whether the pod's status lists the address.
 func holds(p *corev1.Pod, ip netip.Addr) bool {
 	for _, a := range p.Status.PodIPs {
@@ -453,5 +503,11 @@ func podEndpoint(p *corev1.Pod, want netip.Addr) (trace.Endpoint, error) {
 		}
 		ip = a
 	}
-	return trace.Endpoint{Kind: "pod", Namespace: p.Namespace, Name: p.Name, IP: ip, Node: p.Spec.NodeName, HostNetwork: p.Spec.HostNetwork}, nil
+	e := trace.Endpoint{Kind: "pod", Namespace: p.Namespace, Name: p.Name, IP: ip, Node: p.Spec.NodeName, HostNetwork: p.Spec.HostNetwork}
+	for _, a := range p.Status.PodIPs {
+		if o, err := netip.ParseAddr(a.IP); err == nil && o != ip {
+			e.Others = append(e.Others, o)
+		}
+	}
+	return e, nil
 }

@@ -9,9 +9,11 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -78,15 +80,25 @@ func TestTraceErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"trace", "shop/web-1", "shop/nope"}, "pod shop/nope not found: check the name and the namespace (-n)"},
-		{[]string{"trace", "shop/web-1", "10.9.9.9"}, "no running pod and no node has address 10.9.9.9: find what it is with 'kubectl podnet who 10.9.9.9'"},
+		{[]string{"trace", "shop/web-1", "10.9.9.9"}, "no pod and no node has address 10.9.9.9, and it is in no node's pod CIDR nor the service CIDR: it is outside the cluster's known ranges ('kubectl podnet who 10.9.9.9' says more)"},
+		{[]string{"trace", "shop/web-1", "10.244.1.77"}, "no running pod has address 10.244.1.77: it is in node node-2's pod CIDR 10.244.1.0/24, but it is free (or its pod is gone); find what used it with 'kubectl podnet who 10.244.1.77'"},
+		{[]string{"trace", "shop/web-1", "10.96.0.10"}, "10.96.0.10 is in the service CIDR 10.96.0.0/12 (ServiceCIDR kubernetes): a ClusterIP is no pod; trace to the Service as svc/NAME ('kubectl podnet who 10.96.0.10' names it)"},
+		{[]string{"trace", "shop/web-1", "10.244.0.9"}, "10.244.0.9 was held by pod shop/job-1, which has finished (Succeeded): no pod holds it now"},
+		{[]string{"trace", "shop/web-1", "shop/v6-only"}, "pod/shop/web-1 (10.244.0.2) and pod/shop/v6-only (fd00:10:244:1::9) are of different address families: a packet cannot go from one to the other"},
+		{[]string{"trace", "shop/web-1", "svc/kube-system/kube-dns", "--port", "54"}, "service kube-system/kube-dns has no port 54/TCP (its ports: 53/UDP, 53/TCP): give --port one of them"},
 		{[]string{"trace", "shop/web-1", "node/nope"}, "node nope not found: check the name (kubectl get nodes)"},
 		{[]string{"trace", "shop/web-1"}, "accepts 2 arg(s), received 1"},
 		{[]string{"trace", "shop/web-1", "svc/web"}, "service default/web not found: check the name and the namespace (-n)"},
 		{[]string{"trace", "svc/web", "shop/web-1"}, "svc/web: a Service is only a destination; trace from a pod, a node or an address"},
 	}
+	job := pod("shop", "job-1", "node-1", "10.244.0.9", false)
+	job.Status.Phase = corev1.PodSucceeded
+	objs := append(flannelCluster(), dnsObjects(true)...)
+	objs = append(objs, job, pod("kube-system", "coredns-1", "node-1", "10.244.0.5", false), pod("shop", "v6-only", "node-2", "fd00:10:244:1::9", false),
+		&networkingv1.ServiceCIDR{ObjectMeta: metav1.ObjectMeta{Name: "kubernetes"}, Spec: networkingv1.ServiceCIDRSpec{CIDRs: []string{"10.96.0.0/12"}}})
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			_, _, err := runCmd(t, flannelCluster(), tt.args...)
+			_, _, err := runCmd(t, objs, tt.args...)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error = %v, want %q", err, tt.want)
 			}
@@ -253,6 +265,42 @@ func TestTraceProbeErrors(t *testing.T) {
 		_, _, err := runCmd(t, flannelCluster(), append([]string{"trace", "shop/web-1", "shop/web-3"}, args...)...)
 		if err == nil || err.Error() != "--connect makes a TCP connection: give the port with --port N (TCP)" {
 			t.Errorf("%v: error = %v", args, err)
+		}
+	}
+}
+
+func TestTraceDualStackPicksTheFamily(t *testing.T) {
+	a := pod("shop", "a", "node-1", "10.244.0.2", false)
+	a.Status.PodIPs = append(a.Status.PodIPs, corev1.PodIP{IP: "fd00:10:244::2"})
+	b := pod("shop", "b", "node-2", "10.244.1.2", false)
+	b.Status.PodIPs = append(b.Status.PodIPs, corev1.PodIP{IP: "fd00:10:244:1::2"})
+	objs := []runtime.Object{flannelNode("node-1", "192.168.56.11", "10.244.0.0/24", true), flannelNode("node-2", "192.168.56.12", "10.244.1.0/24", true), a, b}
+	out, _, err := runCmd(t, objs, "trace", "shop/a", "fd00:10:244:1::2", "-o", "json")
+	if err != nil {
+		t.Fatalf("trace: %v", err)
+	}
+	for _, want := range []string{`"ip": "fd00:10:244::2"`, `"ip": "fd00:10:244:1::2"`, `"device": "flannel-v6.1"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the IPv6 path lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+func TestTraceServicePortMapsToTarget(t *testing.T) {
+	objs := append(flannelCluster(), dnsObjects(true)...)
+	objs = append(objs, pod("kube-system", "coredns-1", "node-1", "10.244.0.5", false))
+	for _, o := range objs {
+		if s, ok := o.(*corev1.Service); ok && s.Name == "kube-dns" {
+			s.Spec.Ports[1].TargetPort = intstr.FromInt32(8053)
+		}
+	}
+	out, _, err := runCmd(t, objs, "trace", "shop/web-3", "svc/kube-system/kube-dns", "--port", "53")
+	if err != nil {
+		t.Fatalf("trace: %v", err)
+	}
+	for _, want := range []string{"route: DNAT 10.96.0.10:53/TCP -> 10.244.0.5:8053/TCP", "network policy for port 53: no policy"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
 	}
 }

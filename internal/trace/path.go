@@ -23,6 +23,23 @@ type Endpoint struct {
 	IP          netip.Addr `json:"ip"`
 	Node        string     `json:"node,omitempty"`
 	HostNetwork bool       `json:"hostNetwork,omitempty"`
+	// Others are its addresses of the other family (dual-stack), to match the other end's.
+	Others []netip.Addr `json:"-"`
+}
+
+// InFamily is the endpoint with its address of the family (v4 or not), if it has one.
+func (e Endpoint) InFamily(v4 bool) (Endpoint, bool) {
+	if e.IP.Is4() == v4 {
+		return e, true
+	}
+	for _, a := range e.Others {
+		if a.Is4() == v4 {
+			e.Others = append([]netip.Addr{e.IP}, e.Others...)
+			e.IP = a
+			return e, true
+		}
+	}
+	return e, false
 }
 
 // String names the endpoint as a user would: pod/ns/name, node/name or the address.
