@@ -196,7 +196,7 @@ func TestTraceProbeMismatch(t *testing.T) {
 		"pod shop/web-1": fmt.Sprintf(addrText, "10.244.0.2") + section("lookup 10.244.1.2", "10.244.1.2 via 10.244.0.1 dev eth0  src 10.244.0.2 \n", "0") +
 			section("connect 10.244.1.2 80", "nc: timed out\n", "1") + "@@podnet end\n",
 		// node-1 lost its route to node-2's CIDR: the packet follows the default route, unencapsulated
-		"node node-1": fmt.Sprintf(addrText, "192.168.56.11") + section("lookup 10.244.1.2", "10.244.1.2 via 192.168.56.1 dev eth0 src 192.168.56.11 uid 0 \n    cache \n", "0") +
+		"node node-1": fmt.Sprintf(addrText, "192.168.56.11") + section("lookup 10.244.1.2 from 10.244.0.2 iif cni0", "10.244.1.2 from 10.244.0.2 via 192.168.56.1 dev eth0 iif cni0 \n    cache \n", "0") +
 			section("device flannel.1", flannelDev("192.168.56.11"), "0") + "@@podnet end\n",
 		// node-2's flannel picked another interface for its tunnel
 		"node node-2": fmt.Sprintf(addrText, "192.168.56.12") + section("lookup 10.244.1.2", "10.244.1.2 dev cni0 src 10.244.1.1 uid 0 \n    cache \n", "0") +
@@ -212,7 +212,7 @@ live check (ip route get in each namespace):
  1  pod shop/web-1               expected 10.244.1.2 via 10.244.0.1 dev eth0
                                  seen     10.244.1.2 via 10.244.0.1 dev eth0
                                  ok
- 3  node node-1                  expected 10.244.1.2 via 10.244.1.0 dev flannel.1
+ 3  node node-1                  expected 10.244.1.2 from 10.244.0.2 iif cni0 via 10.244.1.0 dev flannel.1
                                  seen     10.244.1.2 via 192.168.56.1 dev eth0
                                  MISMATCH: leaves by eth0, not flannel.1
                                  likely cause: no tunnel route for 10.244.1.2 on this node, so it follows the node's own routes out of eth0 unencapsulated and the underlay drops it: flanneld has not programmed the route (agent down, or the destination node unknown to it)

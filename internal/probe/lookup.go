@@ -11,9 +11,25 @@ import (
 // the kernel's routing decision for each destination, the details of some devices, and
 // optionally a TCP connection.
 type PathProbe struct {
-	Lookups []netip.Addr
+	Lookups []RouteQuery
 	Devices []string
 	Connect *ConnectTo
+}
+
+// RouteQuery is one `ip route get`: to Dst, or, with From and Iif, as if a packet from From had
+// come in on device Iif (a pod's packet the node forwards: policy routing and forwarding apply).
+type RouteQuery struct {
+	Dst  netip.Addr
+	From netip.Addr
+	Iif  string
+}
+
+// String is the query's arguments, and the key of its answer.
+func (q RouteQuery) String() string {
+	if q.From.IsValid() && q.Iif != "" {
+		return fmt.Sprintf("%s from %s iif %s", q.Dst, q.From, q.Iif)
+	}
+	return q.Dst.String()
 }
 
 // ConnectTo is a TCP connection to make from the namespace.
@@ -54,8 +70,11 @@ func PathScript(pp PathProbe) (string, error) {
 	b.WriteString("fmt=text; ip -j link show lo >/dev/null 2>&1 && fmt=json\n")
 	b.WriteString("echo '" + markFormat + "'$fmt\n")
 	fmt.Fprintf(&b, "echo '%saddr'; if [ $fmt = json ]; then ip -j addr; else ip addr; fi 2>&1; echo '%s'$?\n", markSection, markExit)
-	for _, ip := range pp.Lookups {
-		fmt.Fprintf(&b, "echo '%s%s%s'; ip route get %s 2>&1; echo '%s'$?\n", markSection, sectionLookup, ip, ip, markExit)
+	for _, q := range pp.Lookups {
+		if q.Iif != "" && !ValidDevice(q.Iif) {
+			return "", fmt.Errorf("bad device name %q", q.Iif)
+		}
+		fmt.Fprintf(&b, "echo '%s%s%s'; ip route get %s 2>&1; echo '%s'$?\n", markSection, sectionLookup, q, q, markExit)
 	}
 	for _, d := range pp.Devices {
 		if !ValidDevice(d) {
@@ -249,9 +268,10 @@ func ParseConnect(to, out, exit string) ConnectResult {
 // PathResult is what a path probe saw.
 type PathResult struct {
 	Snapshot *Snapshot
-	Routes   map[string]RouteAnswer
-	Devices  map[string]Device
-	Connect  *ConnectResult
+	// Routes are the answers by query (RouteQuery.String()).
+	Routes  map[string]RouteAnswer
+	Devices map[string]Device
+	Connect *ConnectResult
 }
 
 // ParsePath reads a path probe's output.
@@ -268,12 +288,12 @@ func ParsePath(out string) (*PathResult, error) {
 	for _, s := range secs {
 		switch {
 		case strings.HasPrefix(s.Name, sectionLookup):
-			dst := strings.TrimPrefix(s.Name, sectionLookup)
+			q := strings.TrimPrefix(s.Name, sectionLookup)
 			a := ParseRouteGet(s.Output, s.Exit)
 			if a.Dst == "" && a.Error == "" {
-				a.Dst = dst
+				a.Dst, _, _ = strings.Cut(q, " ")
 			}
-			r.Routes[dst] = a
+			r.Routes[q] = a
 		case strings.HasPrefix(s.Name, sectionDevice):
 			name := strings.TrimPrefix(s.Name, sectionDevice)
 			r.Devices[name] = ParseDevice(name, s.Output, s.Exit)

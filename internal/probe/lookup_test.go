@@ -87,12 +87,12 @@ func TestParseConnect(t *testing.T) {
 }
 
 func TestPathScriptAndParse(t *testing.T) {
-	s, err := PathScript(PathProbe{Lookups: []netip.Addr{netip.MustParseAddr("10.244.1.5")}, Devices: []string{"flannel.1"},
+	s, err := PathScript(PathProbe{Lookups: []RouteQuery{{Dst: netip.MustParseAddr("10.244.1.5")}, {Dst: netip.MustParseAddr("10.244.1.5"), From: netip.MustParseAddr("10.244.0.7"), Iif: "cni0"}}, Devices: []string{"flannel.1"},
 		Connect: &ConnectTo{IP: netip.MustParseAddr("10.244.1.5"), Port: 8080, TimeoutSeconds: 3}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"ip route get 10.244.1.5 2>&1", "ip -d link show dev 'flannel.1'", "nc -z -w 3 10.244.1.5 8080", "timeout 5 nc -w 3 10.244.1.5 8080 </dev/null"} {
+	for _, want := range []string{"ip route get 10.244.1.5 2>&1", "ip route get 10.244.1.5 from 10.244.0.7 iif cni0 2>&1", "ip -d link show dev 'flannel.1'", "nc -z -w 3 10.244.1.5 8080", "timeout 5 nc -w 3 10.244.1.5 8080 </dev/null"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("script lacks %q:\n%s", want, s)
 		}

@@ -82,6 +82,10 @@ type Lookup struct {
 	// In is the namespace: "pod NS/NAME" or "node NAME" (the "where" of hops there).
 	In  string `json:"in"`
 	Dst string `json:"dst"`
+	// From and Iif: the lookup is the forwarding of a packet from From arriving on Iif (a pod's
+	// packet on its node: source policy routing, forwarding and reverse-path filter apply).
+	From string `json:"from,omitempty"`
+	Iif  string `json:"iif,omitempty"`
 	// Dev is the outgoing device; DevPrefix when only its prefix is known (lxc..., azv...);
 	// NodeInterface when it is the interface that holds the node's address (eth0, ens5...).
 	Dev           string `json:"dev,omitempty"`
@@ -99,7 +103,7 @@ func (l *Lookup) String() string {
 	if l.Local {
 		return "local " + l.Dst
 	}
-	s := l.Dst
+	s := l.Query()
 	switch {
 	case l.AnyVia:
 		s += " via <gateway>"
@@ -115,6 +119,14 @@ func (l *Lookup) String() string {
 		s += " dev <node interface>"
 	}
 	return s
+}
+
+// Query is the question asked of the kernel: `ip route get` with these arguments.
+func (l *Lookup) Query() string {
+	if l.From != "" && l.Iif != "" {
+		return l.Dst + " from " + l.From + " iif " + l.Iif
+	}
+	return l.Dst
 }
 
 // Match says whether the kernel's route is the one expected; nodeIfaces are the devices that hold
@@ -614,12 +626,34 @@ func portText(e *Encap) string {
 	return ""
 }
 
-// withService adds the Service's translation, when the path goes through one.
+// withService adds the Service's translation, when the path goes through one, and makes the
+// source node's lookups those of the source pod's forwarded packet.
 func (p *Path) withService(s *ServiceStep) *Path {
 	if s != nil {
 		p.addService(s)
 	}
+	p.forwardedFromPod()
 	return p
+}
+
+// forwardedFromPod turns the source node's lookups into the forwarding of the pod's packet (from
+// its address, in on the bridge or its host-side veth) where that device's name is known.
+func (p *Path) forwardedFromPod() {
+	if p.Src.Kind != "pod" || p.Src.HostNetwork {
+		return
+	}
+	iif := bridgeOf(p.Network)
+	if iif == "" {
+		iif = podDevice(p.Network.Model, p.Src)
+	}
+	if strings.HasSuffix(iif, "…") {
+		return // lxc…, azv…: named from IDs the API does not show
+	}
+	for i := range p.Hops {
+		if l := p.Hops[i].Lookup; l != nil && l.In == "node "+p.Src.Node && !l.Local {
+			l.From, l.Iif = p.Src.IP.String(), iif
+		}
+	}
 }
 
 // hostPort joins an address and a "N/PROTO" port as ip:N (or [ip]:N), with the protocol after.

@@ -195,7 +195,7 @@ func TestVerifyKubenetCloudAndFailures(t *testing.T) {
 	obs := map[string]*Observation{
 		"pod x/p": {In: "pod x/p", Err: fmt.Errorf("pod x/p already carries 5 podnet ephemeral containers")},
 		"node a": {In: "node a", NodeAddresses: []string{"10.224.0.4"}, Result: &probe.PathResult{Snapshot: snap("10.224.0.4"),
-			Routes: map[string]probe.RouteAnswer{"10.244.2.9": {Dst: "10.244.2.9", Via: "10.224.0.1", Dev: "eth0"}}}},
+			Routes: map[string]probe.RouteAnswer{"10.244.2.9 from 10.244.0.9 iif cbr0": {Dst: "10.244.2.9", Via: "10.224.0.1", Dev: "eth0"}}}},
 		"node b": {In: "node b", NodeAddresses: []string{"10.224.0.5"}, Result: &probe.PathResult{Snapshot: snap("10.224.0.5"),
 			Routes: map[string]probe.RouteAnswer{"10.244.2.9": {Dst: "10.244.2.9", Via: "10.224.0.1", Dev: "eth0"}}}},
 	}

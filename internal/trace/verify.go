@@ -3,6 +3,7 @@ package trace
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/podnet/kubectl-podnet/internal/inspect"
@@ -76,8 +77,11 @@ func (p *Path) Probes() map[string]*probe.PathProbe {
 	for _, h := range p.Hops {
 		if l := h.Lookup; l != nil && l.In != "cloud" {
 			pp := get(l.In)
-			if a, err := netip.ParseAddr(l.Dst); err == nil && !containsAddr(pp.Lookups, a) {
-				pp.Lookups = append(pp.Lookups, a)
+			q := probe.RouteQuery{Iif: l.Iif}
+			q.Dst, _ = netip.ParseAddr(l.Dst)
+			q.From, _ = netip.ParseAddr(l.From)
+			if q.Dst.IsValid() && !slices.Contains(pp.Lookups, q) {
+				pp.Lookups = append(pp.Lookups, q)
 			}
 		}
 	}
@@ -140,9 +144,9 @@ func (p *Path) Verify(obs map[string]*Observation) *Verification {
 				c.Reason = o.Err.Error()
 			}
 		default:
-			seen, ok := o.Result.Routes[l.Dst]
+			seen, ok := o.Result.Routes[l.Query()]
 			if !ok {
-				c.Status, c.Reason = "failed", "the probe's output has no answer for "+l.Dst
+				c.Status, c.Reason = "failed", "the probe's output has no answer for "+l.Query()
 				break
 			}
 			c.Seen = seen.String()
@@ -265,6 +269,10 @@ func (p *Path) likelyCause(h Hop, l *Lookup, seen probe.RouteAnswer, ifaces []st
 	tunnel := h.Encap != nil || l.Dev == "cilium_host" || l.Dev == "antrea-gw0"
 	agent := agentOf(p.Network)
 	switch {
+	case seen.Error == "No route to host" && l.Iif != "":
+		return "the node does not forward the pod's packets: IP forwarding is off (sysctl net.ipv4.ip_forward=0; kubelet and CNI plugins turn it on) or an unreachable route matches"
+	case seen.Error == "Invalid argument" && l.Iif != "":
+		return "a blackhole route matches " + l.Dst + " (Calico keeps one for each block the node owns), or the reverse-path filter rejects " + l.From + " arriving on " + l.Iif + " (rp_filter=1 with asymmetric routes)"
 	case seen.Error == "Invalid argument":
 		return "a blackhole or prohibit route matches " + l.Dst + " here: Calico keeps a blackhole route for each IPAM block the node owns, so the address may be in a block affine to this node while the pod runs elsewhere (look at the IPAM blocks: kubectl podnet cidr-usage)"
 	case seen.Error != "" && pod:
@@ -319,13 +327,4 @@ func cloudHint(nw inspect.Network) string {
 		return "check the AKS route table has this route and is associated with the nodes' subnet (az network route-table route list; az network vnet subnet show --query routeTable)"
 	}
 	return ""
-}
-
-func containsAddr(as []netip.Addr, a netip.Addr) bool {
-	for _, x := range as {
-		if x == a {
-			return true
-		}
-	}
-	return false
 }

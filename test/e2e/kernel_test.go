@@ -530,12 +530,12 @@ type kernelRoute struct {
 	Dev     string `json:"dev"`
 }
 
-func routeGet(t *testing.T, ns, dst string) kernelRoute {
+func routeGet(t *testing.T, ns, query string) kernelRoute {
 	t.Helper()
-	out := run(t, "ip", "-n", ns, "-j", "route", "get", dst)
+	out := run(t, append([]string{"ip", "-n", ns, "-j", "route", "get"}, strings.Fields(query)...)...)
 	var rs []kernelRoute
 	if err := json.Unmarshal([]byte(out), &rs); err != nil || len(rs) != 1 {
-		t.Fatalf("ip -n %s route get %s: %v\n%s", ns, dst, err, out)
+		t.Fatalf("ip -n %s route get %s: %v\n%s", ns, query, err, out)
 	}
 	return rs[0]
 }
@@ -552,8 +552,8 @@ func (w *world) checkLookups(t *testing.T, p *trace.Path) int {
 		}
 		n++
 		ns := w.nsOf(t, l.In)
-		got := routeGet(t, ns, l.Dst)
-		where := fmt.Sprintf("%s -> %s, hop %d (%s): ip route get %s", p.Src, p.Dst, i+1, h.Where, l.Dst)
+		got := routeGet(t, ns, l.Query())
+		where := fmt.Sprintf("%s -> %s, hop %d (%s): ip route get %s", p.Src, p.Dst, i+1, h.Where, l.Query())
 		if l.Local {
 			if got.Type != "local" {
 				t.Errorf("%s: the trace says local delivery, the kernel %+v", where, got)
