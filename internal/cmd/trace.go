@@ -54,8 +54,10 @@ their nodes and the network plugin's evidence.
 --probe checks the path live: ip route get in the source pod (an ephemeral container, which can
 never be removed) and on the nodes of both ends (short-lived host-network pods, deleted after),
 the tunnel devices there, then expected against seen per hop, with the likely cause of each
-mismatch. --connect makes a TCP connection from the source to DST:--port and says whether it
-connected, was refused or timed out. Both exit 3 when the live check disagrees with the model.`,
+mismatch. --connect makes a TCP connection from the source to DST:--port (with the probe image's
+nc: busybox has it) and says whether it connected, was refused or timed out. Both exit 3 when the
+live check disagrees with the model. They need 'patch' on 'pods/ephemeralcontainers', 'create' and
+'delete' on pods (node probes) and 'get' on 'pods/log'.`,
 		Example: `  kubectl podnet trace web-0 shop/db-0
   kubectl podnet trace 10.244.1.5 node/aks-nodepool1-38195521-vmss000002 -o yaml
   kubectl podnet trace web-0 svc/db --port 5432 --probe --connect --probe-namespace podnet-system`,
