@@ -47,17 +47,10 @@ const (
 	sectionConnect = "connect "
 )
 
-// ValidDevice reports whether s is an interface name the script may be given.
+// ValidDevice reports whether s is an interface name the script may be given: a name ValidName
+// accepts, of at most 15 characters (IFNAMSIZ).
 func ValidDevice(s string) bool {
-	if s == "" || len(s) > 15 {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
+	return len(s) <= 15 && ValidName(s)
 }
 
 // PathScript is the fixed script of a path probe: the format marker and `ip addr` (which Parse
@@ -67,9 +60,8 @@ func ValidDevice(s string) bool {
 // name, so nothing reaches the shell unquoted.
 func PathScript(pp PathProbe) (string, error) {
 	var b strings.Builder
-	b.WriteString("fmt=text; ip -j link show lo >/dev/null 2>&1 && fmt=json\n")
-	b.WriteString("echo '" + markFormat + "'$fmt\n")
-	fmt.Fprintf(&b, "echo '%saddr'; if [ $fmt = json ]; then ip -j addr; else ip addr; fi 2>&1; echo '%s'$?\n", markSection, markExit)
+	writeFormat(&b)
+	writeIPSection(&b, "addr")
 	for _, q := range pp.Lookups {
 		if q.Iif != "" && !ValidDevice(q.Iif) {
 			return "", fmt.Errorf("bad device name %q", q.Iif)
@@ -134,34 +126,16 @@ func ParseRouteGet(out string, exit string) RouteAnswer {
 		}
 		return RouteAnswer{Error: msg}
 	}
-	f := strings.Fields(line)
-	var r RouteAnswer
-	if len(f) > 0 && routeTypes[f[0]] {
-		if f[0] != "unicast" {
-			r.Type = f[0]
-		}
-		f = f[1:]
+	// the answer is a route line: read it as one
+	rs := ParseRouteText(line, "")
+	if len(rs) == 0 {
+		return RouteAnswer{Error: "unreadable answer: " + line}
 	}
-	if len(f) > 0 {
-		r.Dst, f = f[0], f[1:]
-	}
-	for i := 0; i+1 < len(f); i++ {
-		switch f[i] {
-		case "via":
-			r.Via = f[i+1]
-			if r.Via == "inet" || r.Via == "inet6" { // "via inet6 fe80::1" (an IPv4 route with an IPv6 next hop)
-				if i+2 < len(f) {
-					r.Via = f[i+2]
-				}
-			}
-			i++
-		case "dev":
-			r.Dev = f[i+1]
-			i++
-		case "src":
-			r.Src = f[i+1]
-			i++
-		}
+	rt := rs[0]
+	r := RouteAnswer{Via: rt.Gateway, Dev: rt.Dev, Src: rt.Src}
+	r.Dst, _, _ = strings.Cut(rt.Dst, "/") // an address; ParseRouteText gives it a full-length prefix
+	if rt.Type != "unicast" {
+		r.Type = rt.Type
 	}
 	return r
 }

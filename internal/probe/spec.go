@@ -42,13 +42,23 @@ var nameSuffix = func() string {
 // then runs each command between markers. It ends by itself (no command waits).
 func Script() string {
 	var b strings.Builder
-	b.WriteString("fmt=text; ip -j link show lo >/dev/null 2>&1 && fmt=json\n")
-	b.WriteString("echo '" + markFormat + "'$fmt\n")
+	writeFormat(&b)
 	for _, c := range Commands {
-		fmt.Fprintf(&b, "echo '%s%s'; if [ $fmt = json ]; then ip -j %s; else ip %s; fi 2>&1; echo '%s'$?\n", markSection, c, c, c, markExit)
+		writeIPSection(&b, c)
 	}
 	b.WriteString("echo '" + markEnd + "'\n")
 	return b.String()
+}
+
+// writeFormat writes the script's first lines: whether `ip` speaks JSON, and the marker saying so.
+func writeFormat(b *strings.Builder) {
+	b.WriteString("fmt=text; ip -j link show lo >/dev/null 2>&1 && fmt=json\n")
+	b.WriteString("echo '" + markFormat + "'$fmt\n")
+}
+
+// writeIPSection writes one `ip` command between markers, in JSON where ip speaks it.
+func writeIPSection(b *strings.Builder, c string) {
+	fmt.Fprintf(b, "echo '%s%s'; if [ $fmt = json ]; then ip -j %s; else ip %s; fi 2>&1; echo '%s'$?\n", markSection, c, c, c, markExit)
 }
 
 // securityContext is admitted by the Pod Security "restricted" level: non-root, no privilege
