@@ -159,16 +159,7 @@ func (g *gatherer) gatherEvidence(ctx context.Context) Evidence {
 	g.readConfigMaps(ctx, &ev)
 	g.readKubernetesService(ctx, &ev)
 	g.readCIDREvents(ctx, &ev)
-	for _, gvr := range []schema.GroupVersionResource{GVRCalicoPoolsV1, GVRCalicoPoolsV3} {
-		if ev.Resources[gvrKey(gvr)] {
-			g.readCalicoPools(ctx, &ev, gvr)
-		}
-	}
-	for _, gvr := range []schema.GroupVersionResource{GVRCalicoBlocksV1, GVRCalicoBlocksV3} {
-		if ev.Resources[gvrKey(gvr)] {
-			g.readCalicoBlocks(ctx, &ev, gvr)
-		}
-	}
+	g.readCalico(ctx, &ev)
 	if ev.Resources[gvrKey(GVRCiliumNodes)] {
 		g.readCiliumNodes(ctx, &ev)
 	}
@@ -239,6 +230,20 @@ func (g *gatherer) configMap(ctx context.Context, ev *Evidence, ns, name string)
 		return nil
 	}
 	return cm.Data
+}
+
+// readCalico reads Calico's IPPools and IPAM blocks in each API group discovery found.
+func (g *gatherer) readCalico(ctx context.Context, ev *Evidence) {
+	for _, gvr := range []schema.GroupVersionResource{GVRCalicoPoolsV1, GVRCalicoPoolsV3} {
+		if ev.Resources[gvrKey(gvr)] {
+			g.readCalicoPools(ctx, ev, gvr)
+		}
+	}
+	for _, gvr := range []schema.GroupVersionResource{GVRCalicoBlocksV1, GVRCalicoBlocksV3} {
+		if ev.Resources[gvrKey(gvr)] {
+			g.readCalicoBlocks(ctx, ev, gvr)
+		}
+	}
 }
 
 // ReadKubeProxy reads ConfigMap kube-system/kube-proxy into ev (one API call).

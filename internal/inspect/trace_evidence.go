@@ -4,7 +4,6 @@ import (
 	"context"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // GatherFor reads only what explaining a path between the given nodes needs: discovery, the
@@ -33,16 +32,7 @@ func GatherFor(ctx context.Context, c Clients, nodes []*Node) Evidence {
 			}
 		}
 	case ModelCalico:
-		for _, gvr := range []schema.GroupVersionResource{GVRCalicoPoolsV1, GVRCalicoPoolsV3} {
-			if ev.Resources[gvrKey(gvr)] {
-				g.readCalicoPools(ctx, &ev, gvr)
-			}
-		}
-		for _, gvr := range []schema.GroupVersionResource{GVRCalicoBlocksV1, GVRCalicoBlocksV3} {
-			if ev.Resources[gvrKey(gvr)] {
-				g.readCalicoBlocks(ctx, &ev, gvr)
-			}
-		}
+		g.readCalico(ctx, &ev)
 	case ModelFlannel:
 		for _, n := range nodes {
 			if n.Annotations[annFlannelBackend] == "" {
