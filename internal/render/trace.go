@@ -72,14 +72,7 @@ func TraceDot(w io.Writer, p *trace.Path) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "digraph podnet_trace {\n  rankdir=LR;\n  label=%q;\n  node [shape=box];\n", fmt.Sprintf("%s -> %s (%s, %s)", p.Src, p.Dst, p.Network, p.Case))
 	for i, h := range p.Hops {
-		label := h.Where
-		if h.Device != "" {
-			label += "\n" + h.Device
-		}
-		if h.Encap != nil {
-			label += "\n" + h.Encap.Kind + encapPort(h.Encap)
-		}
-		fmt.Fprintf(&b, "  h%d [label=%q];\n", i+1, label)
+		fmt.Fprintf(&b, "  h%d [label=%q];\n", i+1, hopLabel(h, "\n"))
 		if i > 0 {
 			fmt.Fprintf(&b, "  h%d -> h%d;\n", i, i+1)
 		}
@@ -89,20 +82,25 @@ func TraceDot(w io.Writer, p *trace.Path) error {
 	return err
 }
 
+// hopLabel is a hop's box in a picture: where, the device and the encapsulation, one a line.
+func hopLabel(h trace.Hop, newline string) string {
+	label := h.Where
+	if h.Device != "" {
+		label += newline + h.Device
+	}
+	if h.Encap != nil {
+		label += newline + h.Encap.Kind + encapPort(h.Encap)
+	}
+	return label
+}
+
 // TraceMermaid writes the path as a Mermaid flowchart.
 func TraceMermaid(w io.Writer, p *trace.Path) error {
 	var b strings.Builder
 	b.WriteString("flowchart LR\n")
 	esc := strings.NewReplacer(`"`, "#quot;")
 	for i, h := range p.Hops {
-		label := h.Where
-		if h.Device != "" {
-			label += "<br/>" + h.Device
-		}
-		if h.Encap != nil {
-			label += "<br/>" + h.Encap.Kind + encapPort(h.Encap)
-		}
-		fmt.Fprintf(&b, "  h%d[\"%s\"]\n", i+1, esc.Replace(label))
+		fmt.Fprintf(&b, "  h%d[\"%s\"]\n", i+1, esc.Replace(hopLabel(h, "<br/>")))
 		if i > 0 {
 			fmt.Fprintf(&b, "  h%d --> h%d\n", i, i+1)
 		}

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/podnet/kubectl-podnet/internal/inspect"
@@ -151,7 +152,7 @@ func (l *Lookup) Match(r probe.RouteAnswer, nodeIfaces []string) (bool, string) 
 		return false, fmt.Sprintf("leaves by %s, not %s", r.Dev, l.Dev)
 	case l.DevPrefix != "" && !strings.HasPrefix(r.Dev, l.DevPrefix):
 		return false, fmt.Sprintf("leaves by %s, not a %s* device", r.Dev, l.DevPrefix)
-	case l.NodeInterface && len(nodeIfaces) > 0 && !contains(nodeIfaces, r.Dev):
+	case l.NodeInterface && len(nodeIfaces) > 0 && !slices.Contains(nodeIfaces, r.Dev):
 		return false, fmt.Sprintf("leaves by %s, not the node's interface (%s)", r.Dev, strings.Join(nodeIfaces, ", "))
 	}
 	switch {
@@ -159,25 +160,9 @@ func (l *Lookup) Match(r probe.RouteAnswer, nodeIfaces []string) (bool, string) 
 	case l.Via == "" && r.Via != "":
 		return false, fmt.Sprintf("goes via %s where the destination should be on-link", r.Via)
 	case l.Via != "" && r.Via != l.Via:
-		return false, fmt.Sprintf("next hop %s, not %s", orNone(r.Via), l.Via)
+		return false, fmt.Sprintf("next hop %s, not %s", orText(r.Via, "none (on-link)"), l.Via)
 	}
 	return true, ""
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "none (on-link)"
-	}
-	return s
 }
 
 // Path is the explained path from Src to Dst.
@@ -238,10 +223,7 @@ func gatewayOf(nw inspect.Network, n *inspect.Node, ev *inspect.Evidence, v4 boo
 		}
 		return "fe80::1"
 	case inspect.ModelCilium:
-		if cn := ev.CiliumNodes[n.Name]; cn != nil && len(cn.CiliumInternalIP) > 0 {
-			return cn.CiliumInternalIP[0].String()
-		}
-		return "the cilium_host address"
+		return orText(ciliumHost(n, ev, v4), "the cilium_host address")
 	}
 	for _, p := range n.PodCIDRs {
 		if p.Addr().Is4() == v4 {

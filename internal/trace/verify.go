@@ -87,7 +87,7 @@ func (p *Path) Probes() map[string]*probe.PathProbe {
 	}
 	for _, d := range p.tunnelDevices() {
 		pp := get(d.in)
-		if !contains(pp.Devices, d.device) {
+		if !slices.Contains(pp.Devices, d.device) {
 			pp.Devices = append(pp.Devices, d.device)
 		}
 	}
@@ -287,14 +287,14 @@ func (p *Path) likelyCause(h Hop, l *Lookup, seen probe.RouteAnswer, ifaces []st
 		return "the pod's route leaves by another interface than eth0: a second network (Multus?) or a custom route in the pod"
 	case pod:
 		return "the pod's gateway is not the model's: the pod was set up by another CNI configuration than the one detected (a leftover /etc/cni/net.d file on the node?)"
-	case tunnel && !l.NodeInterface && contains(ifaces, seen.Dev):
+	case tunnel && !l.NodeInterface && slices.Contains(ifaces, seen.Dev):
 		return fmt.Sprintf("no tunnel route for %s on this node, so it follows the node's own routes out of %s unencapsulated and the underlay drops it: %s has not programmed the route (agent down, or the destination node unknown to it)", l.Dst, seen.Dev, agent)
 	case tunnel && seen.Dev == l.Dev && seen.Via != l.Via && l.Via != "":
 		return fmt.Sprintf("wrong tunnel endpoint: the route goes via %s, but the destination node's tunnel address is %s: a stale route (the node was re-created or re-addressed) or its annotation is out of date", seen.Via, l.Via)
-	case l.NodeInterface && seen.Dev != "" && !contains(ifaces, seen.Dev):
+	case l.NodeInterface && seen.Dev != "" && !slices.Contains(ifaces, seen.Dev):
 		return fmt.Sprintf("the route leaves by %s, not the node's interface: a tunnel or VPN route of another agent captures this destination", seen.Dev)
 	case l.NodeInterface && l.Via != "" && seen.Via != l.Via:
-		return fmt.Sprintf("next hop %s is not node %s's address %s: a stale route (node replaced?) or the routing daemon has not learnt the new one", orNone(seen.Via), p.Dst.Node, l.Via)
+		return fmt.Sprintf("next hop %s is not node %s's address %s: a stale route (node replaced?) or the routing daemon has not learnt the new one", orText(seen.Via, "none (on-link)"), p.Dst.Node, l.Via)
 	case h.Where == "node "+p.Dst.Node:
 		return "the destination's own node does not route " + l.Dst + " into a pod: the pod's veth or host route is gone (pod restarted on another node with a stale IP?) or another agent owns the address"
 	}

@@ -102,20 +102,6 @@ func TestTraceMatchesKernel(t *testing.T) {
 	}
 }
 
-// tracePath runs trace -o json.
-func (c *cluster) tracePath(t *testing.T, src, dst string, extra ...string) *trace.Path {
-	t.Helper()
-	r := c.podnet(t, append([]string{"trace", src, dst, "-o", "json"}, extra...)...)
-	if r.code != 0 {
-		t.Fatalf("trace %s %s: exit %d: %s", src, dst, r.code, r.stderr)
-	}
-	var p trace.Path
-	if err := json.Unmarshal([]byte(r.stdout), &p); err != nil {
-		t.Fatal(err)
-	}
-	return &p
-}
-
 // clusterData is what the emulation is built from, read with kubectl.
 type clusterData struct {
 	model  string // flannel, calico-vxlan, calico-ipip, cilium, aws, kubenet, azure-overlay

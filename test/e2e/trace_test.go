@@ -28,14 +28,7 @@ func TestTraceOnScenarios(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {
 			c := clusterFor(t, tt.scenario)
-			r := c.podnet(t, "trace", tt.src, tt.dst, "-o", "json")
-			if r.code != 0 {
-				t.Fatalf("trace: exit %d: %s", r.code, r.stderr)
-			}
-			var p trace.Path
-			if err := json.Unmarshal([]byte(r.stdout), &p); err != nil {
-				t.Fatal(err)
-			}
+			p := c.tracePath(t, tt.src, tt.dst)
 			var src corev1.Pod
 			c.kubectlJSON(t, &src, "get", "pod", "-n", "shop", p.Src.Name)
 			if p.Case != "cross-node" || p.Src.IP.String() != src.Status.PodIP || p.Src.Node != src.Spec.NodeName {
@@ -58,14 +51,7 @@ func TestTraceToServiceE2E(t *testing.T) {
 	for _, tt := range []struct{ scenario, impl string }{{"aks-kubenet", "kube-proxy (iptables)"}, {"cilium-vxlan", "Cilium eBPF (kube-proxy replacement)"}} {
 		t.Run(tt.scenario, func(t *testing.T) {
 			c := clusterFor(t, tt.scenario)
-			r := c.podnet(t, "trace", "shop/web-0-1", "svc/kube-system/kube-dns", "-o", "json")
-			if r.code != 0 {
-				t.Fatalf("trace: exit %d: %s", r.code, r.stderr)
-			}
-			var p trace.Path
-			if err := json.Unmarshal([]byte(r.stdout), &p); err != nil {
-				t.Fatal(err)
-			}
+			p := c.tracePath(t, "shop/web-0-1", "svc/kube-system/kube-dns")
 			var svc corev1.Service
 			c.kubectlJSON(t, &svc, "get", "service", "-n", "kube-system", "kube-dns")
 			if p.Service == nil || p.Service.ClusterIP != svc.Spec.ClusterIP || p.Service.Implementation != tt.impl || len(p.Service.Ready) != 2 || p.Dst.IP.String() != p.Service.Chosen {
@@ -73,4 +59,18 @@ func TestTraceToServiceE2E(t *testing.T) {
 			}
 		})
 	}
+}
+
+// tracePath runs trace -o json.
+func (c *cluster) tracePath(t *testing.T, src, dst string, extra ...string) *trace.Path {
+	t.Helper()
+	r := c.podnet(t, append([]string{"trace", src, dst, "-o", "json"}, extra...)...)
+	if r.code != 0 {
+		t.Fatalf("trace %s %s: exit %d: %s", src, dst, r.code, r.stderr)
+	}
+	var p trace.Path
+	if err := json.Unmarshal([]byte(r.stdout), &p); err != nil {
+		t.Fatal(err)
+	}
+	return &p
 }
