@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -59,10 +60,28 @@ func flannelCluster() []runtime.Object {
 	}
 }
 
+// fakeFactory serves objs: typed ones from the fake clientset, unstructured ones (custom resources,
+// or API objects read through the dynamic client) from the fake dynamic client, listed in discovery.
 func fakeFactory(objs []runtime.Object) ClientFactory {
 	return func(flags *genericclioptions.ConfigFlags) (*Clients, error) {
-		kube := fake.NewClientset(objs...)
-		dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{})
+		var typed, dynamic []runtime.Object
+		kinds := map[schema.GroupVersionResource]string{}
+		var resources []*metav1.APIResourceList
+		for _, o := range objs {
+			u, ok := o.(*unstructured.Unstructured)
+			if !ok {
+				typed = append(typed, o)
+				continue
+			}
+			dynamic = append(dynamic, u)
+			gv, _ := schema.ParseGroupVersion(u.GetAPIVersion())
+			plural := strings.ToLower(u.GetKind()) + "s"
+			kinds[gv.WithResource(plural)] = u.GetKind() + "List"
+			resources = append(resources, &metav1.APIResourceList{GroupVersion: u.GetAPIVersion(), APIResources: []metav1.APIResource{{Name: plural, Kind: u.GetKind()}}})
+		}
+		kube := fake.NewClientset(typed...)
+		kube.Resources = append(kube.Resources, resources...)
+		dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), kinds, dynamic...)
 		ns, explicit := "default", false
 		if flags.Namespace != nil && *flags.Namespace != "" {
 			ns, explicit = *flags.Namespace, true

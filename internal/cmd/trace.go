@@ -386,13 +386,9 @@ func (o *TraceOptions) resolve(ctx context.Context, arg string) (trace.Endpoint,
 			}
 		}
 		if owner == "" {
-			if scs, err := o.clients.Kube.NetworkingV1().ServiceCIDRs().List(ctx, metav1.ListOptions{}); err == nil {
-				for _, sc := range scs.Items {
-					for _, c := range sc.Spec.CIDRs {
-						if pfx, err := netip.ParsePrefix(c); err == nil && pfx.Contains(ip) {
-							return trace.Endpoint{}, nil, fmt.Errorf("%s is in the service CIDR %s (ServiceCIDR %s): a ClusterIP is no pod; trace to the Service as svc/NAME ('kubectl podnet who %s' names it)", ip, c, sc.Name, ip)
-						}
-					}
+			for _, sc := range inspect.ServiceRanges(ctx, o.clients.Clients) {
+				if pfx, err := netip.ParsePrefix(sc.CIDR); err == nil && pfx.Contains(ip) {
+					return trace.Endpoint{}, nil, fmt.Errorf("%s is in the service CIDR %s (%s): a ClusterIP is no pod; trace to the Service as svc/NAME ('kubectl podnet who %s' names it)", ip, sc.CIDR, sc.Source, ip)
 				}
 			}
 		}

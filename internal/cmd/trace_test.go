@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -95,7 +96,8 @@ func TestTraceErrors(t *testing.T) {
 	job.Status.Phase = corev1.PodSucceeded
 	objs := append(flannelCluster(), dnsObjects(true)...)
 	objs = append(objs, job, pod("kube-system", "coredns-1", "node-1", "10.244.0.5", false), pod("shop", "v6-only", "node-2", "fd00:10:244:1::9", false),
-		&networkingv1.ServiceCIDR{ObjectMeta: metav1.ObjectMeta{Name: "kubernetes"}, Spec: networkingv1.ServiceCIDRSpec{CIDRs: []string{"10.96.0.0/12"}}})
+		&unstructured.Unstructured{Object: map[string]any{"apiVersion": "networking.k8s.io/v1", "kind": "ServiceCIDR",
+			"metadata": map[string]any{"name": "kubernetes"}, "spec": map[string]any{"cidrs": []any{"10.96.0.0/12"}}}})
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			_, _, err := runCmd(t, objs, tt.args...)
@@ -302,5 +304,14 @@ func TestTraceServicePortMapsToTarget(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+func TestTraceToAServiceAddressWithoutServiceCIDRObjects(t *testing.T) {
+	// before Kubernetes 1.33 there are no ServiceCIDR objects: kubeadm-config says the range
+	_, _, err := runCmd(t, flannelCluster(), "trace", "shop/web-1", "10.96.0.10")
+	want := "10.96.0.10 is in the service CIDR 10.96.0.0/12 (kubeadm-config): a ClusterIP is no pod; trace to the Service as svc/NAME ('kubectl podnet who 10.96.0.10' names it)"
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v, want %q", err, want)
 	}
 }

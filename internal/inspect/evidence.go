@@ -246,6 +246,22 @@ func (g *gatherer) readCalico(ctx context.Context, ev *Evidence) {
 	}
 }
 
+// ServiceRanges reads only what the service CIDR is known from (ServiceCIDR objects where
+// discovery shows them, kubeadm-config, the kubernetes Service) and gives ClusterServiceCIDRs.
+func ServiceRanges(ctx context.Context, c Clients) []SourcedCIDR {
+	g := &gatherer{kube: c.Kube, dynamic: c.Dynamic, discovery: c.Discovery}
+	ev := Evidence{CiliumNodes: map[string]*CiliumNode{}, Resources: map[string]bool{}, CIDRNotAvailable: map[string]string{}}
+	g.discover(ctx, &ev)
+	if ev.Resources[gvrKey(GVRServiceCIDRs)] {
+		g.readServiceCIDRs(ctx, &ev)
+	}
+	if len(ev.ServiceCIDRs) == 0 {
+		g.readOtherConfigMaps(ctx, &ev)
+		g.readKubernetesService(ctx, &ev)
+	}
+	return ClusterServiceCIDRs(&ev)
+}
+
 // ReadKubeProxy reads ConfigMap kube-system/kube-proxy into ev (one API call).
 func ReadKubeProxy(ctx context.Context, c Clients, ev *Evidence) {
 	g := &gatherer{kube: c.Kube}
