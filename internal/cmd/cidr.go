@@ -6,8 +6,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/cluster"
+	"github.com/podnet/kubectl-podnet/internal/netmodel"
 	"github.com/podnet/kubectl-podnet/internal/render"
+	"github.com/podnet/kubectl-podnet/internal/report"
 )
 
 // CIDRUsageOptions are the options of `kubectl podnet cidr-usage`.
@@ -110,8 +112,8 @@ func (o *CIDRUsageOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	x := inspect.GatherCIDRExtra(cmd.Context(), o.clients.Clients, &inv.Evidence)
-	u := inspect.BuildCIDRUsage(inv, x, inspect.CIDRUsageConfig{WarnAt: o.WarnAt, FailAt: o.FailAt, NodeSubnet: o.NodeSubnet,
+	ips := cluster.ReadClusterIPs(cmd.Context(), o.clients.Clients, &inv.Evidence)
+	u := report.BuildCIDRUsage(inv, netmodel.Resolve(inv), ips, report.CIDRUsageConfig{WarnAt: o.WarnAt, FailAt: o.FailAt, NodeSubnet: o.NodeSubnet,
 		PlanNodes: o.PlanNodes, PlanMax: o.PlanMax, PlanMask: o.PlanMask})
 	errPal := render.NewPalette(o.Streams.ErrOut, o.Color)
 	render.Notes(o.Streams.ErrOut, u.Notes, errPal)

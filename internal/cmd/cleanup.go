@@ -9,7 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/cluster"
 	"github.com/podnet/kubectl-podnet/internal/probe"
 	"github.com/podnet/kubectl-podnet/internal/render"
 )
@@ -68,7 +68,7 @@ func (o *CleanupOptions) Run(cmd *cobra.Command) error {
 		if !o.DryRun {
 			err := o.clients.Kube.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
 			if err != nil && !apierrors.IsNotFound(err) {
-				state = "not deleted: " + inspect.Reason(err)
+				state = "not deleted: " + cluster.Reason(err)
 				failed = append(failed, p.Namespace+"/"+p.Name)
 			}
 		}
@@ -85,7 +85,7 @@ func (o *CleanupOptions) Run(cmd *cobra.Command) error {
 	for {
 		list, err := o.clients.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{Limit: 500, Continue: cont})
 		if err != nil {
-			fmt.Fprintf(o.Streams.ErrOut, "note: cannot list pods in all namespaces to find probe containers: %s\n", inspect.Reason(err))
+			fmt.Fprintf(o.Streams.ErrOut, "note: cannot list pods in all namespaces to find probe containers: %s\n", cluster.Reason(err))
 			break
 		}
 		for i := range list.Items {

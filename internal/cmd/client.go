@@ -10,19 +10,18 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/podnet/kubectl-podnet/internal/cluster"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
-
-	"github.com/podnet/kubectl-podnet/internal/inspect"
 )
 
 // Clients are the API clients and what a user needs to know of where they point.
 type Clients struct {
-	inspect.Clients
+	cluster.Clients
 	// Server is the API server's URL, for error messages.
 	Server string
 	// Namespace is the namespace of -n or of the kubeconfig context.
@@ -59,7 +58,7 @@ func NewClientsFromFlags(flags *genericclioptions.ConfigFlags) (*Clients, error)
 		return nil, kubeconfigError(err)
 	}
 	return &Clients{
-		Clients:   inspect.Clients{Kube: kube, Dynamic: dyn, Discovery: kube.Discovery(), CoreREST: kube.CoreV1().RESTClient()},
+		Clients:   cluster.Clients{Kube: kube, Dynamic: dyn, Discovery: kube.Discovery(), CoreREST: kube.CoreV1().RESTClient()},
 		Server:    cfg.Host,
 		Namespace: ns, NamespaceExplicit: explicit,
 	}, nil

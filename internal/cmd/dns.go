@@ -10,9 +10,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/cluster"
 	"github.com/podnet/kubectl-podnet/internal/probe"
 	"github.com/podnet/kubectl-podnet/internal/render"
+	"github.com/podnet/kubectl-podnet/internal/report"
 )
 
 // DNSOptions are the options of `kubectl podnet dns`.
@@ -29,8 +30,8 @@ type DNSOptions struct {
 
 // dnsReport is what -o json|yaml emit.
 type dnsReport struct {
-	ClusterDNS *inspect.ClusterDNS `json:"clusterDNS"`
-	Pod        *inspect.ResolvConf `json:"pod,omitempty"`
+	ClusterDNS *cluster.ClusterDNS `json:"clusterDNS"`
+	Pod        *report.ResolvConf  `json:"pod,omitempty"`
 	Probe      *render.DNSProbe    `json:"probe,omitempty"`
 }
 
@@ -163,13 +164,13 @@ func (o *DNSOptions) Run(cmd *cobra.Command) error {
 		}
 		pod = p
 	}
-	dns, err := inspect.GatherDNS(ctx, o.clients.Kube, nil)
+	dns, err := cluster.GatherDNS(ctx, o.clients.Kube, nil)
 	if err != nil {
 		return o.apiErrorFor(o.clients, err)
 	}
 	rep := dnsReport{ClusterDNS: dns}
 	if pod != nil {
-		rep.Pod = inspect.PodResolvConf(pod, dns)
+		rep.Pod = report.PodResolvConf(pod, dns)
 	}
 	if o.Probe {
 		if rep.Probe, err = o.probeDNS(cmd); err != nil {

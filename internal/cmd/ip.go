@@ -14,9 +14,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/cluster"
+	"github.com/podnet/kubectl-podnet/internal/netmodel"
 	"github.com/podnet/kubectl-podnet/internal/probe"
 	"github.com/podnet/kubectl-podnet/internal/render"
+	"github.com/podnet/kubectl-podnet/internal/report"
 )
 
 // ProbeFlags are the flags every probing command shares.
@@ -274,9 +276,9 @@ func (o *IPOptions) views(ctx context.Context, results []*probe.Result) []*probe
 			}
 			if n := nodeOf(r.Node); n != nil {
 				f.NodeCIDRs = n.Spec.PodCIDRs
-				red := inspect.ReduceNode(n)
-				nw := inspect.DetectNode(&red, &inspect.Evidence{})
-				f.CIDRModel = nw.UsesNodePodCIDR(&inspect.Evidence{}) || nw.Model == inspect.ModelUnknown && len(n.Spec.PodCIDRs) > 0
+				red := cluster.ReduceNode(n)
+				nn := netmodel.ResolveNode(&red, &cluster.Evidence{}, nil)
+				f.CIDRModel = nn.Source == netmodel.SourceSpec && (nn.Model().NodeCIDRIPAM(&cluster.Evidence{}) || nn.Network.Model == netmodel.Unknown)
 			}
 			v.Checks = probe.CheckPod(r.Snapshot, f)
 		}
@@ -309,7 +311,7 @@ func warnLeftovers(ctx context.Context, c *Clients, ns string, w io.Writer, p re
 	for _, l := range left {
 		names = append(names, l.Namespace+"/"+l.Name)
 	}
-	render.Warnings(w, []inspect.Warning{{Message: fmt.Sprintf("%d node probe pod(s) left behind (%s): remove them with 'kubectl podnet cleanup'", len(left), strings.Join(names, ", "))}}, p)
+	render.Warnings(w, []report.Warning{{Message: fmt.Sprintf("%d node probe pod(s) left behind (%s): remove them with 'kubectl podnet cleanup'", len(left), strings.Join(names, ", "))}}, p)
 }
 
 // statusLine shows on a terminal what the probes wait for, one line rewritten in place.

@@ -8,8 +8,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/cluster"
+	"github.com/podnet/kubectl-podnet/internal/netmodel"
 	"github.com/podnet/kubectl-podnet/internal/render"
+	"github.com/podnet/kubectl-podnet/internal/report"
 )
 
 // NodesOptions are the options of `kubectl podnet nodes`.
@@ -87,7 +89,7 @@ func (o *NodesOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	rep := inspect.BuildNodes(inv)
+	rep := report.BuildNodes(inv, netmodel.Resolve(inv))
 	sortNodes(rep.Nodes, o.SortBy)
 	errPal := render.NewPalette(o.Streams.ErrOut, o.Color)
 	render.Notes(o.Streams.ErrOut, rep.Notes, errPal)
@@ -101,10 +103,10 @@ func (o *NodesOptions) Run(cmd *cobra.Command) error {
 
 // gather reads the inventory with a progress line on a terminal, and turns API failures into
 // sentences.
-func (g *GlobalOptions) gather(cmd *cobra.Command, c *Clients, selector string) (*inspect.Inventory, error) {
+func (g *GlobalOptions) gather(cmd *cobra.Command, c *Clients, selector string) (*cluster.Inventory, error) {
 	p := newProgress(g.Streams.ErrOut)
 	ns := c.Namespace
-	inv, err := inspect.Gather(cmd.Context(), c.Clients, inspect.Options{Namespace: ns, NodeSelector: selector, Progress: p.Update})
+	inv, err := cluster.Gather(cmd.Context(), c.Clients, cluster.Options{Namespace: ns, NodeSelector: selector, Progress: p.Update})
 	p.Done()
 	if err != nil {
 		return nil, g.apiErrorFor(c, err)
@@ -135,7 +137,7 @@ func (g *GlobalOptions) apiErrorFor(c *Clients, err error) error {
 	return apiError(err, c.Server, timeout)
 }
 
-func sortNodes(rows []inspect.NodeRow, key string) {
+func sortNodes(rows []report.NodeRow, key string) {
 	firstAddr := func(ss []string) netip.Addr {
 		if len(ss) == 0 {
 			return netip.Addr{}

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/report"
 )
 
 func flannelNode(name, ip, cidr string, ready bool) *corev1.Node {
@@ -158,7 +159,7 @@ func TestNodesJSON(t *testing.T) {
 	if err != nil {
 		t.Fatalf("nodes: %v", err)
 	}
-	var rep inspect.NodesReport
+	var rep report.NodesReport
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("output is not JSON: %v\n%s", err, out)
 	}

@@ -6,8 +6,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/cluster"
+	"github.com/podnet/kubectl-podnet/internal/netmodel"
 	"github.com/podnet/kubectl-podnet/internal/render"
+	"github.com/podnet/kubectl-podnet/internal/report"
 )
 
 // validateOutput checks -o against the formats a command offers ("" is the default table).
@@ -78,11 +80,11 @@ func (o *SummaryOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	dns, err := inspect.GatherDNS(cmd.Context(), o.clients.Kube, &inv.Evidence)
+	dns, err := cluster.GatherDNS(cmd.Context(), o.clients.Kube, &inv.Evidence)
 	if err != nil {
 		return o.apiErrorFor(o.clients, err)
 	}
-	s := inspect.BuildSummary(inv, dns)
+	s := report.BuildSummary(inv, netmodel.Resolve(inv), dns)
 	render.Notes(o.Streams.ErrOut, s.Notes, render.NewPalette(o.Streams.ErrOut, o.Color))
 	if o.Output != "" {
 		return render.Structured(o.Streams.Out, o.Output, s)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,8 +16,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/cluster"
+	"github.com/podnet/kubectl-podnet/internal/netmodel"
+	"github.com/podnet/kubectl-podnet/internal/probe"
 	"github.com/podnet/kubectl-podnet/internal/render"
+	"github.com/podnet/kubectl-podnet/internal/report"
 	"github.com/podnet/kubectl-podnet/internal/trace"
 )
 
@@ -144,10 +148,10 @@ func (o *TraceOptions) Run(cmd *cobra.Command) error {
 			dst, _ = dst.InFamily(src.IP.Is4())
 		}
 	}
-	nodes := map[string]*inspect.Node{}
-	var list []*inspect.Node
+	raw := map[string]*cluster.Node{}
+	var names []string
 	for _, name := range []string{src.Node, dst.Node} {
-		if _, ok := nodes[name]; ok {
+		if _, ok := raw[name]; ok {
 			continue
 		}
 		n, err := o.clients.Kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
@@ -157,25 +161,26 @@ func (o *TraceOptions) Run(cmd *cobra.Command) error {
 		case err != nil:
 			return o.apiErrorFor(o.clients, err)
 		}
-		red := inspect.ReduceNode(n)
-		nodes[name] = &red
-		list = append(list, &red)
+		red := cluster.ReduceNode(n)
+		raw[name] = &red
+		names = append(names, name)
 	}
-	ev := inspect.GatherFor(ctx, o.clients.Clients, list)
+	nodes, ev := o.resolveNodes(ctx, raw, names, svc != nil)
 	var p *trace.Path
 	if svc != nil {
-		inspect.ReadKubeProxy(ctx, o.clients.Clients, &ev)
-		svc.Implementation = serviceImplementation(&ev)
-		p, err = trace.BuildService(src, dst, svc, nodes, &ev)
+		kp := report.KubeProxyMode(ev)
+		svc.Implementation, svc.SocketLB = kp.Implementation(), kp.EBPF()
+		p, err = trace.BuildService(src, dst, svc, nodes, ev)
 	} else {
-		p, err = trace.Build(src, dst, nodes, &ev)
+		p, err = trace.Build(src, dst, nodes, ev)
 	}
 	if err != nil {
 		return err
 	}
 	if o.Port != "" {
 		p.Port = o.Port
-		v, notes := o.policyVerdict(ctx, src, dst, srcPod, dstPod, p.Network)
+		v, notes := o.policyVerdict(ctx, src, dst, srcPod, dstPod, nodes[src.Node].Model().Policy(ev))
+		notes = append(notes, ownPolicyKinds(ev)...)
 		p.Policy = v
 		p.Notes = append(p.Notes, notes...)
 	} else {
@@ -189,7 +194,7 @@ func (o *TraceOptions) Run(cmd *cobra.Command) error {
 	if err := o.print(p); err != nil {
 		return err
 	}
-	if v := p.Probe; v != nil && (v.Mismatches > 0 || v.Connect != nil && v.Connect.Result != "connected") {
+	if v := p.Probe; v != nil && (v.Mismatches > 0 || v.Connect != nil && v.Connect.Result != probe.Connected) {
 		return &ExitError{Code: 3, Err: fmt.Errorf("the live check disagrees with the model: see the probe section above")}
 	}
 	return nil
@@ -212,16 +217,39 @@ func isService(arg string) bool {
 	return strings.HasPrefix(arg, "svc/") || strings.HasPrefix(arg, "service/")
 }
 
-// serviceImplementation names what translates ClusterIPs: kube-proxy's mode or Cilium.
-func serviceImplementation(ev *inspect.Evidence) string {
-	m := inspect.KubeProxyMode(ev)
-	switch {
-	case strings.HasPrefix(m, "replaced by Cilium"):
-		return "Cilium eBPF (kube-proxy replacement)"
-	case m == "iptables" || m == "ipvs" || m == "nftables":
-		return "kube-proxy (" + m + ")"
+// resolveNodes reads what the nodes' network models need (a handful of API calls: discovery, the
+// DaemonSets, the models' own evidence for these nodes) and resolves the nodes.
+func (o *TraceOptions) resolveNodes(ctx context.Context, raw map[string]*cluster.Node, names []string, service bool) (map[string]*netmodel.NodeNetwork, *cluster.Evidence) {
+	ev := cluster.GatherBase(ctx, o.clients.Clients)
+	needs := cluster.Needs{KubeProxy: service}
+	for _, name := range names {
+		n := raw[name]
+		needs = needs.Merge(netmodel.Detect(n, ev).Descriptor().Needs(n))
 	}
-	return "kube-proxy (mode unknown)"
+	cluster.GatherNeeds(ctx, o.clients.Clients, ev, needs, names)
+	nodes := make(map[string]*netmodel.NodeNetwork, len(names))
+	for _, name := range names {
+		nn := netmodel.ResolveNode(raw[name], ev, nil)
+		nodes[name] = &nn
+	}
+	return nodes, ev
+}
+
+// ownPolicyKinds notes the policy kinds of the network plugins' own that the cluster has: the
+// verdict covers upstream NetworkPolicy only.
+func ownPolicyKinds(ev *cluster.Evidence) []string {
+	var have []string
+	for _, m := range netmodel.Models() {
+		for _, g := range m.PolicyKinds() {
+			if ev.Offers(g) {
+				have = append(have, g.Resource+"."+g.Group)
+			}
+		}
+	}
+	if len(have) == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("the cluster also has policy kinds of its network plugin (%s): the verdict above covers upstream NetworkPolicy only", strings.Join(have, ", "))}
 }
 
 // resolveService reads svc/NAME (or svc/NS/NAME): its ClusterIP of the source's family and its
@@ -343,7 +371,7 @@ func (o *TraceOptions) resolve(ctx context.Context, arg string) (trace.Endpoint,
 		} else if err != nil {
 			return trace.Endpoint{}, nil, o.apiErrorFor(o.clients, err)
 		}
-		red := inspect.ReduceNode(node)
+		red := cluster.ReduceNode(node)
 		if len(red.InternalIPs) == 0 {
 			return trace.Endpoint{}, nil, fmt.Errorf("node %s has no InternalIP: nothing to trace to", n)
 		}
@@ -368,25 +396,32 @@ func (o *TraceOptions) resolve(ctx context.Context, arg string) (trace.Endpoint,
 		nodes, err := o.clients.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 		var owner string
 		if err != nil {
-			return trace.Endpoint{}, nil, fmt.Errorf("no running pod has address %s, and the nodes cannot be read (%s) to say whose it is: 'kubectl podnet who %s' may tell", ip, inspect.Reason(err), ip)
+			return trace.Endpoint{}, nil, fmt.Errorf("no running pod has address %s, and the nodes cannot be read (%s) to say whose it is: 'kubectl podnet who %s' may tell", ip, cluster.Reason(err), ip)
 		}
-		{
-			for i := range nodes.Items {
-				red := inspect.ReduceNode(&nodes.Items[i])
-				for _, a := range red.InternalIPs {
-					if a == ip {
-						return trace.Endpoint{Kind: "node", Name: red.Name, Node: red.Name, IP: ip, Others: without(red.InternalIPs, ip)}, nil, nil
-					}
-				}
-				for _, c := range red.PodCIDRs {
-					if c.Contains(ip) {
-						owner = fmt.Sprintf("it is in node %s's pod CIDR %s", red.Name, c)
-					}
+		inv := &cluster.Inventory{}
+		for i := range nodes.Items {
+			red := cluster.ReduceNode(&nodes.Items[i])
+			if slices.Contains(red.InternalIPs, ip) {
+				return trace.Endpoint{Kind: "node", Name: red.Name, Node: red.Name, IP: ip, Others: without(red.InternalIPs, ip)}, nil, nil
+			}
+			inv.Nodes = append(inv.Nodes, red)
+		}
+		// whose range it is in, as each node's model hands out addresses
+		inv.Evidence = *cluster.GatherBase(ctx, o.clients.Clients)
+		needs := cluster.Needs{}
+		for i := range inv.Nodes {
+			needs = needs.Merge(netmodel.Detect(&inv.Nodes[i], &inv.Evidence).Descriptor().Needs(&inv.Nodes[i]))
+		}
+		cluster.GatherNeeds(ctx, o.clients.Clients, &inv.Evidence, needs, nil)
+		for _, nn := range netmodel.Resolve(inv).Nodes {
+			for _, c := range nn.PodCIDRs {
+				if c.Contains(ip) {
+					owner = fmt.Sprintf("it is in node %s's pod CIDR %s (%s)", nn.Name, c, nn.Source)
 				}
 			}
 		}
 		if owner == "" {
-			for _, sc := range inspect.ServiceRanges(ctx, o.clients.Clients) {
+			for _, sc := range netmodel.ServiceCIDRs(cluster.ReadServiceEvidence(ctx, o.clients.Clients)) {
 				if pfx, err := netip.ParsePrefix(sc.CIDR); err == nil && pfx.Contains(ip) {
 					return trace.Endpoint{}, nil, fmt.Errorf("%s is in the service CIDR %s (%s): a ClusterIP is no pod; trace to the Service as svc/NAME ('kubectl podnet who %s' names it)", ip, sc.CIDR, sc.Source, ip)
 				}
@@ -417,7 +452,7 @@ func (o *TraceOptions) resolve(ctx context.Context, arg string) (trace.Endpoint,
 
 // policyVerdict reads the NetworkPolicies of the two namespaces and the namespaces' labels, and
 // applies them to the traffic.
-func (o *TraceOptions) policyVerdict(ctx context.Context, src, dst trace.Endpoint, srcPod, dstPod *corev1.Pod, nw inspect.Network) (*trace.PolicyVerdict, []string) {
+func (o *TraceOptions) policyVerdict(ctx context.Context, src, dst trace.Endpoint, srcPod, dstPod *corev1.Pod, enforced netmodel.Enforcement) (*trace.PolicyVerdict, []string) {
 	var notes []string
 	var policies []networkingv1.NetworkPolicy
 	nsLabels := map[string]map[string]string{}
@@ -429,7 +464,7 @@ func (o *TraceOptions) policyVerdict(ctx context.Context, src, dst trace.Endpoin
 		seen[p.Namespace] = true
 		list, err := o.clients.Kube.NetworkingV1().NetworkPolicies(p.Namespace).List(ctx, metav1.ListOptions{})
 		if err != nil {
-			notes = append(notes, fmt.Sprintf("cannot read the NetworkPolicies of namespace %s (%s): the verdict ignores them", p.Namespace, inspect.Reason(err)))
+			notes = append(notes, fmt.Sprintf("cannot read the NetworkPolicies of namespace %s (%s): the verdict ignores them", p.Namespace, cluster.Reason(err)))
 		} else {
 			policies = append(policies, list.Items...)
 		}
@@ -452,9 +487,9 @@ func (o *TraceOptions) policyVerdict(ctx context.Context, src, dst trace.Endpoin
 		}
 		return pp
 	}
-	v := trace.Verdict(peer(src, srcPod), peer(dst, dstPod), o.port, policies, nsLabels, nw)
-	if len(policies) > 0 && strings.HasPrefix(v.Enforced, "no:") {
-		notes = append(notes, fmt.Sprintf("%d NetworkPolicies exist in these namespaces but %s", len(policies), strings.TrimPrefix(v.Enforced, "no: ")))
+	v := trace.Verdict(peer(src, srcPod), peer(dst, dstPod), o.port, policies, nsLabels, enforced)
+	if len(policies) > 0 && v.Enforced.State == netmodel.NotEnforced {
+		notes = append(notes, fmt.Sprintf("%d NetworkPolicies exist in these namespaces but %s", len(policies), v.Enforced.Reason))
 	}
 	return &v, notes
 }

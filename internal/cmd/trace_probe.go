@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/netmodel"
 	"github.com/podnet/kubectl-podnet/internal/probe"
 	"github.com/podnet/kubectl-podnet/internal/render"
 	"github.com/podnet/kubectl-podnet/internal/trace"
@@ -36,7 +37,7 @@ var pathProber = func(ctx context.Context, o *TraceOptions, runner *probe.Runner
 
 // verify probes the namespaces the path goes through (--probe) and connects from the source
 // (--connect), then puts expected against seen into the path.
-func (o *TraceOptions) verify(ctx context.Context, p *trace.Path, nodes map[string]*inspect.Node) error {
+func (o *TraceOptions) verify(ctx context.Context, p *trace.Path, nodes map[string]*netmodel.NodeNetwork) error {
 	probes := map[string]*probe.PathProbe{}
 	if o.Probe {
 		probes = p.Probes()
@@ -79,8 +80,11 @@ func (o *TraceOptions) verify(ctx context.Context, p *trace.Path, nodes map[stri
 		eg.Go(func() error {
 			ob := &trace.Observation{In: in}
 			if n := nodes[strings.TrimPrefix(in, "node ")]; n != nil && strings.HasPrefix(in, "node ") {
-				for _, a := range n.InternalIPs {
-					ob.NodeAddresses = append(ob.NodeAddresses, a.String())
+				// the node's interfaces: those holding its InternalIPs or its transport addresses
+				for _, a := range append(slices.Clone(n.Node().InternalIPs), n.Transport...) {
+					if s := a.String(); !slices.Contains(ob.NodeAddresses, s) {
+						ob.NodeAddresses = append(ob.NodeAddresses, s)
+					}
 				}
 			}
 			script, err := probe.PathScript(*probes[in])
@@ -132,25 +136,25 @@ func connectCheck(p *trace.Path, ob *trace.Observation, from string, mismatches 
 	c := &trace.ConnectCheck{From: from}
 	switch {
 	case ob == nil || ob.Err != nil:
-		c.Result = "failed"
+		c.Result = probe.ConnectFailed
 		if ob != nil {
 			c.Output = ob.Err.Error()
 		}
 		return c
 	case ob.Result.Connect == nil:
-		c.Result, c.Output = "failed", "the probe's output has no connection result"
+		c.Result, c.Output = probe.ConnectFailed, "the probe's output has no connection result"
 		return c
 	}
 	r := ob.Result.Connect
 	c.To, c.Result, c.Output = r.To, r.Result, r.Output
-	denied := p.Policy != nil && p.Policy.Verdict == "denied" && !strings.HasPrefix(p.Policy.Enforced, "no")
+	denied := p.Policy != nil && p.Policy.Verdict == trace.Denied && p.Policy.Enforced.State != netmodel.NotEnforced
 	switch r.Result {
-	case "refused":
+	case probe.Refused:
 		c.Cause = "the path works but nothing listens there: the destination has no socket on that port"
 		if p.Service != nil {
 			c.Cause = "nothing listens on the endpoint's target port " + p.Service.TargetPort + ", or the Service has no endpoint for this port"
 		}
-	case "timeout":
+	case probe.TimedOut:
 		switch {
 		case denied:
 			c.Cause = "a NetworkPolicy drops it (see the verdict above)"
@@ -159,7 +163,7 @@ func connectCheck(p *trace.Path, ob *trace.Observation, from string, mismatches 
 		default:
 			c.Cause = "packets are dropped on the way and the routes look right: a firewall or security group between the nodes, a tunnel port blocked (UDP), or an MTU too small for the encapsulation"
 		}
-	case "unreachable":
+	case probe.Unreachable:
 		c.Cause = "a router on the way answered that it has no route: a missing route (see the checks above)"
 	}
 	return c

@@ -7,8 +7,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/cluster"
+	"github.com/podnet/kubectl-podnet/internal/netmodel"
 	"github.com/podnet/kubectl-podnet/internal/render"
+	"github.com/podnet/kubectl-podnet/internal/report"
 )
 
 // WhoOptions are the options of `kubectl podnet who`.
@@ -79,10 +81,17 @@ func (o *WhoOptions) Complete() error {
 
 // Run looks the addresses up and prints who owns them.
 func (o *WhoOptions) Run(cmd *cobra.Command) error {
-	rep, err := inspect.Who(cmd.Context(), o.clients.Clients, o.addrs, inspect.Options{Namespace: o.clients.Namespace})
+	ctx := cmd.Context()
+	inv, err := cluster.Gather(ctx, o.clients.Clients, cluster.Options{Namespace: o.clients.Namespace, SkipPods: true})
 	if err != nil {
 		return o.apiErrorFor(o.clients, err)
 	}
+	v := netmodel.Resolve(inv)
+	holders, err := cluster.ReadAddressHolders(ctx, o.clients.Clients, o.addrs, report.NeedsAllPods(o.addrs, &inv.Evidence, v))
+	if err != nil {
+		return o.apiErrorFor(o.clients, err)
+	}
+	rep := report.BuildWho(o.addrs, inv, v, holders)
 	render.Notes(o.Streams.ErrOut, rep.Notes, render.NewPalette(o.Streams.ErrOut, o.Color))
 	if o.Output != "" {
 		return render.Structured(o.Streams.Out, o.Output, rep)

@@ -208,12 +208,25 @@ func ParseDevice(name, out, exit string) Device {
 	return d
 }
 
+// Connection is how a TCP connection attempt ended.
+type Connection string
+
+// Connection outcomes.
+const (
+	Connected   Connection = "connected"
+	Refused     Connection = "refused"
+	TimedOut    Connection = "timeout"
+	Unreachable Connection = "unreachable"
+	// ConnectError: nc failed for another reason (or is missing); ConnectFailed: the probe did not run.
+	ConnectError  Connection = "error"
+	ConnectFailed Connection = "failed"
+)
+
 // ConnectResult is the outcome of the TCP connection.
 type ConnectResult struct {
-	To string `json:"to"`
-	// Result is connected, refused, timeout, unreachable or error.
-	Result string `json:"result"`
-	Output string `json:"output,omitempty"`
+	To     string     `json:"to"`
+	Result Connection `json:"result"`
+	Output string     `json:"output,omitempty"`
 }
 
 // ParseConnect classifies nc's outcome.
@@ -223,18 +236,18 @@ func ParseConnect(to, out, exit string) ConnectResult {
 	low := strings.ToLower(out)
 	switch {
 	case exit == "127" || strings.Contains(low, "not found") || strings.Contains(low, "applet") || strings.Contains(low, "no such file"):
-		c.Result, c.Output = "error", "the probe image has no nc: give --image one that has (busybox has)"
+		c.Result, c.Output = ConnectError, "the probe image has no nc: give --image one that has (busybox has)"
 	case strings.Contains(low, "refused"):
-		c.Result = "refused"
+		c.Result = Refused
 	case strings.Contains(low, "timed out") || strings.Contains(low, "timeout"):
-		c.Result = "timeout"
+		c.Result = TimedOut
 	case strings.Contains(low, "no route") || strings.Contains(low, "unreachable"):
-		c.Result = "unreachable"
+		c.Result = Unreachable
 	case exit == "0", exit == "143" && out == "", exit == "124" && out == "":
 		// 143/124: timeout ended an nc that had connected and was waiting on the server
-		c.Result = "connected"
+		c.Result = Connected
 	default:
-		c.Result = "error"
+		c.Result = ConnectError
 	}
 	return c
 }

@@ -7,12 +7,12 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/report"
 )
 
 // CIDRUsage writes the utilisation tables, hottest first: cluster CIDRs, IPPools, nodes, service
 // CIDRs, platform limits, and the plan when one was asked for.
-func CIDRUsage(w io.Writer, u *inspect.CIDRUsage, p Palette) error {
+func CIDRUsage(w io.Writer, u *report.CIDRUsage, p Palette) error {
 	var b strings.Builder
 	section := func(title string) {
 		if b.Len() > 0 {
@@ -52,7 +52,7 @@ func CIDRUsage(w io.Writer, u *inspect.CIDRUsage, p Palette) error {
 	section("NODES")
 	var rows [][]string
 	for _, n := range u.Nodes {
-		rows = append(rows, []string{n.Name, joinOrDash(n.CIDRs), fmt.Sprintf("%d/%s", n.Used, count(n.Capacity)), count(n.Usable), fmt.Sprint(n.MaxPods), n.Binding, bar(n.Utilisation, p, u.Settings)})
+		rows = append(rows, []string{n.Name, joinOrDash(n.CIDRs), fmt.Sprintf("%d/%s", n.Used, count(n.Capacity)), count(n.Usable), fmt.Sprint(n.MaxPods), string(n.Binding), bar(n.Utilisation, p, u.Settings)})
 	}
 	table([]string{"NODE", "POD-CIDRS", "IPS", "USABLE", "MAX-PODS", "BINDS-FIRST", "USED"}, rows)
 	if len(u.Services) > 0 {
@@ -119,7 +119,7 @@ func byNode(m map[string]int) string {
 }
 
 // bar draws a ten-cell utilisation bar and the percentage, coloured by the thresholds.
-func bar(r float64, p Palette, s inspect.CIDRUsageConfig) string {
+func bar(r float64, p Palette, s report.CIDRUsageConfig) string {
 	cells := int(math.Round(math.Min(r, 1) * 10))
 	text := fmt.Sprintf("[%s%s] %3.0f%%", strings.Repeat("#", cells), strings.Repeat(".", 10-cells), r*100)
 	switch {
@@ -132,31 +132,31 @@ func bar(r float64, p Palette, s inspect.CIDRUsageConfig) string {
 }
 
 // Prometheus writes every utilisation as gauges in the text exposition format.
-func Prometheus(w io.Writer, u *inspect.CIDRUsage) error {
+func Prometheus(w io.Writer, u *report.CIDRUsage) error {
 	var b strings.Builder
 	gauge := func(name, help string, samples func(add func(labels string, v float64))) {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name)
 		samples(func(labels string, v float64) { fmt.Fprintf(&b, "%s%s %s\n", name, labels, num(v)) })
 	}
-	nodes := func(v func(inspect.NodeUsage) float64) func(add func(string, float64)) {
+	nodes := func(v func(report.NodeUsage) float64) func(add func(string, float64)) {
 		return func(add func(string, float64)) {
 			for _, n := range u.Nodes {
 				add(lbl("node", n.Name), v(n))
 			}
 		}
 	}
-	ranges := func(v func(inspect.RangeUsage) float64) func(add func(string, float64)) {
+	ranges := func(v func(report.RangeUsage) float64) func(add func(string, float64)) {
 		return func(add func(string, float64)) {
 			for _, r := range u.Ranges {
 				add(lbl("cidr", r.CIDR, "mask", fmt.Sprint(r.NodeMask)), v(r))
 			}
 		}
 	}
-	gauge("podnet_node_pod_ips_used", "Pod IPs in use on the node (pods on the pod network that hold one).", nodes(func(n inspect.NodeUsage) float64 { return float64(n.Used) }))
-	gauge("podnet_node_pod_ips_capacity", "Pods the node can hold: the smaller of its usable addresses and its max pods.", nodes(func(n inspect.NodeUsage) float64 { return float64(n.Capacity) }))
-	gauge("podnet_node_utilisation_ratio", "Pod IPs in use over capacity.", nodes(func(n inspect.NodeUsage) float64 { return n.Utilisation }))
-	gauge("podnet_cluster_cidr_node_cidrs", "Node CIDRs a cluster pod CIDR holds.", ranges(func(r inspect.RangeUsage) float64 { return float64(r.Slots) }))
-	gauge("podnet_cluster_cidr_node_cidrs_allocated", "Node CIDRs allocated from a cluster pod CIDR.", ranges(func(r inspect.RangeUsage) float64 { return float64(r.Allocated) }))
+	gauge("podnet_node_pod_ips_used", "Pod IPs in use on the node (pods on the pod network that hold one).", nodes(func(n report.NodeUsage) float64 { return float64(n.Used) }))
+	gauge("podnet_node_pod_ips_capacity", "Pods the node can hold: the smaller of its usable addresses and its max pods.", nodes(func(n report.NodeUsage) float64 { return float64(n.Capacity) }))
+	gauge("podnet_node_utilisation_ratio", "Pod IPs in use over capacity.", nodes(func(n report.NodeUsage) float64 { return n.Utilisation }))
+	gauge("podnet_cluster_cidr_node_cidrs", "Node CIDRs a cluster pod CIDR holds.", ranges(func(r report.RangeUsage) float64 { return float64(r.Slots) }))
+	gauge("podnet_cluster_cidr_node_cidrs_allocated", "Node CIDRs allocated from a cluster pod CIDR.", ranges(func(r report.RangeUsage) float64 { return float64(r.Allocated) }))
 	gauge("podnet_cluster_cidr_utilisation_ratio", "Node CIDRs allocated over those the cluster pod CIDR holds (not for an inferred cluster CIDR).", func(add func(string, float64)) {
 		for _, r := range u.Ranges {
 			if !r.Inferred {

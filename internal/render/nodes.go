@@ -5,7 +5,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/netmodel"
+	"github.com/podnet/kubectl-podnet/internal/report"
 )
 
 // NodesOptions say how the nodes table looks.
@@ -21,7 +22,7 @@ var NodesHeaders = []string{"NAME", "STATUS", "INTERNAL-IP", "EXTERNAL-IP", "POD
 var nodesWideHeaders = []string{"ZONE", "INSTANCE-TYPE", "KERNEL", "CONTAINER-RUNTIME", "EVIDENCE"}
 
 // Nodes writes the nodes table and, unless NoHeaders, its footer.
-func Nodes(w io.Writer, r *inspect.NodesReport, o NodesOptions) error {
+func Nodes(w io.Writer, r *report.NodesReport, o NodesOptions) error {
 	headers := NodesHeaders
 	if o.Wide {
 		headers = append(append([]string(nil), NodesHeaders...), nodesWideHeaders...)
@@ -57,7 +58,7 @@ func Nodes(w io.Writer, r *inspect.NodesReport, o NodesOptions) error {
 }
 
 // NodesFooter sums up the cluster in one line: model, pod and service CIDRs, counts.
-func NodesFooter(r *inspect.NodesReport) string {
+func NodesFooter(r *report.NodesReport) string {
 	c := r.Cluster
 	parts := []string{"network " + c.Network.String()}
 	if len(c.PodCIDRs) > 0 {
@@ -82,7 +83,7 @@ func NodesFooter(r *inspect.NodesReport) string {
 	return strings.Join(parts, " · ")
 }
 
-func sourced(cs []inspect.SourcedCIDR) string {
+func sourced(cs []netmodel.SourcedCIDR) string {
 	out := make([]string, 0, len(cs))
 	for _, c := range cs {
 		out = append(out, fmt.Sprintf("%s (%s)", c.CIDR, c.Source))
@@ -98,7 +99,7 @@ func plural(n int, one, many string) string {
 }
 
 // Warnings writes each warning on its own line, "warning: ...".
-func Warnings(w io.Writer, ws []inspect.Warning, p Palette) {
+func Warnings(w io.Writer, ws []report.Warning, p Palette) {
 	for _, x := range ws {
 		fmt.Fprintf(w, "%s %s\n", p.Warn("warning:"), x.Message)
 	}

@@ -5,11 +5,12 @@ import (
 	"io"
 	"strings"
 
-	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/cluster"
+	"github.com/podnet/kubectl-podnet/internal/report"
 )
 
 // Summary writes the three networks, one section each, and the findings.
-func Summary(w io.Writer, s *inspect.Summary, p Palette) error {
+func Summary(w io.Writer, s *report.Summary, p Palette) error {
 	var b strings.Builder
 	line := func(k, v string) { fmt.Fprintf(&b, "  %-16s %s\n", k, v) }
 	nn := s.NodeNetwork
@@ -55,7 +56,7 @@ func Summary(w io.Writer, s *inspect.Summary, p Palette) error {
 	return err
 }
 
-func dnsLine(d *inspect.ClusterDNS) string {
+func dnsLine(d *cluster.ClusterDNS) string {
 	switch {
 	case d == nil:
 		return "unknown"
@@ -89,7 +90,7 @@ func yesNo(b bool) string {
 }
 
 // Who writes one row per owner of each address.
-func Who(w io.Writer, r *inspect.WhoReport, noHeaders bool) error {
+func Who(w io.Writer, r *report.WhoReport, noHeaders bool) error {
 	var rows [][]string
 	for _, res := range r.Results {
 		for _, o := range res.Owners {
@@ -101,7 +102,7 @@ func Who(w io.Writer, r *inspect.WhoReport, noHeaders bool) error {
 
 // DNS writes the cluster DNS Service, its endpoints and Corefile upstreams, and, when given, the
 // resolv.conf a pod gets.
-func DNS(w io.Writer, d *inspect.ClusterDNS, rc *inspect.ResolvConf) error {
+func DNS(w io.Writer, d *cluster.ClusterDNS, rc *report.ResolvConf) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "cluster DNS   %s\n", dnsLine(d))
 	if d != nil && d.Service != "" {

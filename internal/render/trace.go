@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/podnet/kubectl-podnet/internal/probe"
 	"github.com/podnet/kubectl-podnet/internal/trace"
 )
 
@@ -28,11 +29,11 @@ func Trace(w io.Writer, p *trace.Path, pal Palette) error {
 		traceProbe(&b, v, pal)
 	}
 	if v := p.Policy; v != nil {
-		verdict := v.Verdict
+		verdict := string(v.Verdict)
 		switch v.Verdict {
-		case "denied":
+		case trace.Denied:
 			verdict = pal.Bad(verdict)
-		case "allowed":
+		case trace.Allowed:
 			verdict = pal.Good(verdict)
 		}
 		fmt.Fprintf(&b, "\nnetwork policy for port %s: %s\n", p.Port, verdict)
@@ -112,18 +113,18 @@ func TraceMermaid(w io.Writer, p *trace.Path) error {
 // traceProbe writes the live check: per hop the routing decision expected and seen, the tunnel
 // devices, and the connection.
 func traceProbe(b *strings.Builder, v *trace.Verification, pal Palette) {
-	status := func(s, reason string) string {
+	status := func(s trace.Status, reason string) string {
 		switch s {
-		case "ok":
+		case trace.StatusOK:
 			return pal.Good("ok")
-		case "mismatch":
+		case trace.StatusMismatch:
 			return pal.Bad("MISMATCH") + ": " + reason
-		case "present":
+		case trace.StatusPresent:
 			return "present: " + reason
-		case "not-probed":
+		case trace.StatusNotProbed:
 			return pal.Dim("not probed") + ": " + reason
 		}
-		return pal.Bad(s) + ": " + reason
+		return pal.Bad(string(s)) + ": " + reason
 	}
 	if len(v.Checks) > 0 || len(v.Devices) > 0 {
 		fmt.Fprintf(b, "\nlive check (ip route get in each namespace):\n")
@@ -149,8 +150,8 @@ func traceProbe(b *strings.Builder, v *trace.Verification, pal Palette) {
 		}
 	}
 	if c := v.Connect; c != nil {
-		result := c.Result
-		if result == "connected" {
+		result := string(c.Result)
+		if c.Result == probe.Connected {
 			result = pal.Good(result)
 		} else {
 			result = pal.Bad(result)
@@ -160,7 +161,7 @@ func traceProbe(b *strings.Builder, v *trace.Verification, pal Palette) {
 			to = "the destination"
 		}
 		fmt.Fprintf(b, "\nTCP connect from %s to %s: %s\n", c.From, to, result)
-		if c.Output != "" && c.Result != "connected" {
+		if c.Output != "" && c.Result != probe.Connected {
 			fmt.Fprintf(b, "  %s\n", strings.TrimSpace(c.Output))
 		}
 		if c.Cause != "" {

@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/netmodel"
 )
 
 // PolicyPeer is an endpoint as NetworkPolicies see it.
@@ -36,55 +36,50 @@ type Direction struct {
 	Selecting []string `json:"selecting,omitempty"`
 	// Allowing are those of them with a rule that admits the traffic.
 	Allowing []string `json:"allowing,omitempty"`
-	Verdict  string   `json:"verdict"` // allowed, denied, no policy
+	Verdict  Result   `json:"verdict"`
 }
+
+// Result is a policy verdict.
+type Result string
+
+// Policy results.
+const (
+	Allowed  Result = "allowed"
+	Denied   Result = "denied"
+	NoPolicy Result = "no policy"
+)
 
 // PolicyVerdict is what NetworkPolicies say of traffic from src to dst on a port.
 type PolicyVerdict struct {
-	Egress   Direction `json:"egress"`
-	Ingress  Direction `json:"ingress"`
-	Verdict  string    `json:"verdict"` // allowed, denied, no policy
-	Enforced string    `json:"enforced"`
+	Egress   Direction            `json:"egress"`
+	Ingress  Direction            `json:"ingress"`
+	Verdict  Result               `json:"verdict"`
+	Enforced netmodel.Enforcement `json:"enforced"`
 }
 
 // Verdict applies the policies (of every namespace) to traffic from src to dst on port.
 // nsLabels gives each namespace's labels for namespaceSelectors.
-func Verdict(src, dst PolicyPeer, port Port, policies []networkingv1.NetworkPolicy, nsLabels map[string]map[string]string, nw inspect.Network) PolicyVerdict {
-	v := PolicyVerdict{Enforced: enforcement(nw)}
+func Verdict(src, dst PolicyPeer, port Port, policies []networkingv1.NetworkPolicy, nsLabels map[string]map[string]string, enforced netmodel.Enforcement) PolicyVerdict {
+	v := PolicyVerdict{Enforced: enforced}
 	if src.IsPod {
 		v.Egress = direction(src, dst, port, policies, nsLabels, networkingv1.PolicyTypeEgress)
 	} else {
-		v.Egress = Direction{Verdict: "no policy"}
+		v.Egress = Direction{Verdict: NoPolicy}
 	}
 	if dst.IsPod {
 		v.Ingress = direction(dst, src, port, policies, nsLabels, networkingv1.PolicyTypeIngress)
 	} else {
-		v.Ingress = Direction{Verdict: "no policy"}
+		v.Ingress = Direction{Verdict: NoPolicy}
 	}
 	switch {
-	case v.Egress.Verdict == "denied" || v.Ingress.Verdict == "denied":
-		v.Verdict = "denied"
-	case v.Egress.Verdict == "no policy" && v.Ingress.Verdict == "no policy":
-		v.Verdict = "no policy"
+	case v.Egress.Verdict == Denied || v.Ingress.Verdict == Denied:
+		v.Verdict = Denied
+	case v.Egress.Verdict == NoPolicy && v.Ingress.Verdict == NoPolicy:
+		v.Verdict = NoPolicy
 	default:
-		v.Verdict = "allowed"
+		v.Verdict = Allowed
 	}
 	return v
-}
-
-// enforcement says whether the model enforces NetworkPolicy at all.
-func enforcement(nw inspect.Network) string {
-	switch nw.Model {
-	case inspect.ModelCalico, inspect.ModelCilium, inspect.ModelAntrea, inspect.ModelWeave:
-		return "yes (" + nw.Model + ")"
-	case inspect.ModelFlannel, inspect.ModelKubenet:
-		return "no: " + nw.Model + " alone does not enforce NetworkPolicy; policies have no effect unless a policy engine (e.g. Calico in policy-only mode) runs"
-	case inspect.ModelAWSVPCCNI:
-		return "unknown: the AWS VPC CNI enforces policies only with its network policy agent enabled"
-	case inspect.ModelAzureCNI, inspect.ModelAzureCNIOverlay:
-		return "unknown: Azure CNI enforces policies only with a network policy engine (Azure NPM, Calico or Cilium)"
-	}
-	return "unknown"
 }
 
 // direction evaluates the policies selecting self for one direction; peer is the other end.
@@ -105,11 +100,11 @@ func direction(self, peer PolicyPeer, port Port, policies []networkingv1.Network
 	sort.Strings(d.Allowing)
 	switch {
 	case len(d.Selecting) == 0:
-		d.Verdict = "no policy"
+		d.Verdict = NoPolicy
 	case len(d.Allowing) > 0:
-		d.Verdict = "allowed"
+		d.Verdict = Allowed
 	default:
-		d.Verdict = "denied"
+		d.Verdict = Denied
 	}
 	return d
 }

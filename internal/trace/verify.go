@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/podnet/kubectl-podnet/internal/inspect"
 	"github.com/podnet/kubectl-podnet/internal/probe"
 )
 
@@ -32,16 +31,30 @@ type Verification struct {
 	Mismatches int `json:"mismatches"`
 }
 
+// Status is the outcome of one check of the live path.
+type Status string
+
+// Check statuses.
+const (
+	StatusOK       Status = "ok"
+	StatusMismatch Status = "mismatch"
+	// StatusNotProbed: the place cannot be seen from inside the cluster (the cloud).
+	StatusNotProbed Status = "not-probed"
+	// StatusFailed: the probe did not run or said nothing of this check.
+	StatusFailed Status = "failed"
+	// StatusPresent: the device exists, and the probe's ip shows no details of it.
+	StatusPresent Status = "present"
+)
+
 // Check is one hop's routing decision, expected and seen.
 type Check struct {
 	Hop      int    `json:"hop"`
 	In       string `json:"in"`
 	Expected string `json:"expected"`
 	Seen     string `json:"seen,omitempty"`
-	// Status is ok, mismatch, not-probed (the cloud) or failed (the probe did not run).
-	Status string `json:"status"`
-	Reason string `json:"reason,omitempty"`
-	Cause  string `json:"likelyCause,omitempty"`
+	Status   Status `json:"status"`
+	Reason   string `json:"reason,omitempty"`
+	Cause    string `json:"likelyCause,omitempty"`
 }
 
 // DeviceCheck is a tunnel device on a node, expected and seen.
@@ -50,18 +63,18 @@ type DeviceCheck struct {
 	Device   string `json:"device"`
 	Expected string `json:"expected"`
 	Seen     string `json:"seen,omitempty"`
-	Status   string `json:"status"` // ok, mismatch, failed, present (no details)
+	Status   Status `json:"status"`
 	Reason   string `json:"reason,omitempty"`
 	Cause    string `json:"likelyCause,omitempty"`
 }
 
 // ConnectCheck is the TCP connection from the source.
 type ConnectCheck struct {
-	From   string `json:"from"`
-	To     string `json:"to"`
-	Result string `json:"result"` // connected, refused, timeout, unreachable, error, failed
-	Output string `json:"output,omitempty"`
-	Cause  string `json:"likelyCause,omitempty"`
+	From   string           `json:"from"`
+	To     string           `json:"to"`
+	Result probe.Connection `json:"result"`
+	Output string           `json:"output,omitempty"`
+	Cause  string           `json:"likelyCause,omitempty"`
 }
 
 // Probes are the namespaces --probe must read, with what to read in each: the destinations of
@@ -136,25 +149,25 @@ func (p *Path) Verify(obs map[string]*Observation) *Verification {
 		o := obs[l.In]
 		switch {
 		case l.In == "cloud":
-			c.Status, c.Reason = "not-probed", "the cloud's route table cannot be seen from inside the cluster"
-			c.Cause = cloudHint(p.Network)
+			c.Status, c.Reason = StatusNotProbed, "the cloud's route table cannot be seen from inside the cluster"
+			c.Cause = p.src.Model().CloudHint(p.src.Node())
 		case o == nil || o.Err != nil:
-			c.Status = "failed"
+			c.Status = StatusFailed
 			if o != nil {
 				c.Reason = o.Err.Error()
 			}
 		default:
 			seen, ok := o.Result.Routes[l.Query()]
 			if !ok {
-				c.Status, c.Reason = "failed", "the probe's output has no answer for "+l.Query()
+				c.Status, c.Reason = StatusFailed, "the probe's output has no answer for "+l.Query()
 				break
 			}
 			c.Seen = seen.String()
 			ifaces := o.Result.Snapshot.InterfacesWith(o.NodeAddresses...)
 			if match, why := l.Match(seen, ifaces); match {
-				c.Status = "ok"
+				c.Status = StatusOK
 			} else {
-				c.Status, c.Reason, c.Cause = "mismatch", why, p.likelyCause(h, l, seen, ifaces)
+				c.Status, c.Reason, c.Cause = StatusMismatch, why, p.likelyCause(h, l, seen, ifaces)
 				v.Mismatches++
 			}
 		}
@@ -165,7 +178,7 @@ func (p *Path) Verify(obs map[string]*Observation) *Verification {
 		o := obs[td.in]
 		switch {
 		case o == nil || o.Err != nil:
-			d.Status = "failed"
+			d.Status = StatusFailed
 			if o != nil {
 				d.Reason = o.Err.Error()
 			}
@@ -173,15 +186,15 @@ func (p *Path) Verify(obs map[string]*Observation) *Verification {
 			seen, ok := o.Result.Devices[td.device]
 			switch {
 			case !ok:
-				d.Status, d.Reason = "failed", "the probe's output has no answer for "+td.device
+				d.Status, d.Reason = StatusFailed, "the probe's output has no answer for "+td.device
 			case !seen.Present:
-				d.Status, d.Seen, d.Reason = "mismatch", "missing", seen.Error
-				d.Cause = fmt.Sprintf("%s has not set up its tunnel on this node: is its agent running and healthy there?", agentOf(p.Network))
+				d.Status, d.Seen, d.Reason = StatusMismatch, "missing", seen.Error
+				d.Cause = fmt.Sprintf("%s has not set up its tunnel on this node: is its agent running and healthy there?", p.src.Model().Agent())
 				v.Mismatches++
 			default:
 				d.Seen = describeDevice(seen)
 				d.Status, d.Reason, d.Cause = compareDevice(td, seen)
-				if d.Status == "mismatch" {
+				if d.Status == StatusMismatch {
 					v.Mismatches++
 				}
 			}
@@ -240,34 +253,35 @@ func describeDevice(d probe.Device) string {
 
 // compareDevice checks a present tunnel device against the model: state, kind, VNI, port and the
 // local address (the node's InternalIP: an agent that picked another interface breaks the tunnel).
-func compareDevice(td tunnelDevice, d probe.Device) (status, reason, cause string) {
+func compareDevice(td tunnelDevice, d probe.Device) (status Status, reason, cause string) {
 	e := td.encap
 	if !d.Up {
-		return "mismatch", "the device is down", "the CNI agent has not brought its tunnel up, or someone set it down: ip link set " + td.device + " up, then look at the agent's logs"
+		return StatusMismatch, "the device is down", "the CNI agent has not brought its tunnel up, or someone set it down: ip link set " + td.device + " up, then look at the agent's logs"
 	}
 	if !d.Detailed {
-		return "present", "the probe image's ip shows no details (busybox): give --image one with iproute2 to check the VNI, port and local address", ""
+		return StatusPresent, "the probe image's ip shows no details (busybox): give --image one with iproute2 to check the VNI, port and local address", ""
 	}
 	kind := strings.Fields(e.Kind)[0]
 	switch {
 	case d.Kind != "" && d.Kind != kind:
-		return "mismatch", fmt.Sprintf("the device is %s, the model says %s", d.Kind, kind), "the node runs another encapsulation than the one detected: the CNI configuration differs between nodes"
+		return StatusMismatch, fmt.Sprintf("the device is %s, the model says %s", d.Kind, kind), "the node runs another encapsulation than the one detected: the CNI configuration differs between nodes"
 	case e.VNI > 0 && !d.External && d.VNI != e.VNI:
-		return "mismatch", fmt.Sprintf("VNI %d, not %d", d.VNI, e.VNI), "nodes disagree on the VNI: packets from other nodes are dropped on arrival; align the CNI configuration"
+		return StatusMismatch, fmt.Sprintf("VNI %d, not %d", d.VNI, e.VNI), "nodes disagree on the VNI: packets from other nodes are dropped on arrival; align the CNI configuration"
 	case e.Port > 0 && d.Port > 0 && d.Port != e.Port:
-		return "mismatch", fmt.Sprintf("UDP port %d, not %d", d.Port, e.Port), "nodes disagree on the VXLAN port, or a firewall rule was written for the other one"
+		return StatusMismatch, fmt.Sprintf("UDP port %d, not %d", d.Port, e.Port), "nodes disagree on the VXLAN port, or a firewall rule was written for the other one"
 	case d.Local != "" && td.local != "" && td.local != "?" && d.Local != td.local:
-		return "mismatch", fmt.Sprintf("local address %s, not the node's InternalIP %s", d.Local, td.local),
-			"the agent picked another interface for the tunnel (several NICs?): other nodes send to the InternalIP; set the agent's interface (flannel --iface, Calico IP_AUTODETECTION_METHOD)"
+		return StatusMismatch, fmt.Sprintf("local address %s, not the node's transport address %s", d.Local, td.local),
+			"the agent bound the tunnel to another interface than the address it publishes (several NICs?): other nodes send to " + td.local + "; set the agent's interface (flannel --iface, Calico IP_AUTODETECTION_METHOD)"
 	}
-	return "ok", "", ""
+	return StatusOK, "", ""
 }
 
 // likelyCause names the usual reason for a routing decision that differs from the model.
 func (p *Path) likelyCause(h Hop, l *Lookup, seen probe.RouteAnswer, ifaces []string) string {
 	pod := strings.HasPrefix(l.In, "pod ")
-	tunnel := h.Encap != nil || l.Dev == "cilium_host" || l.Dev == "antrea-gw0"
-	agent := agentOf(p.Network)
+	m := p.src.Model()
+	tunnel := h.Encap != nil || m.GatewayDevice() != "" && l.Dev == m.GatewayDevice()
+	agent := m.Agent()
 	switch {
 	case seen.Error == "No route to host" && l.Iif != "":
 		return "the node does not forward the pod's packets: IP forwarding is off (sysctl net.ipv4.ip_forward=0; kubelet and CNI plugins turn it on) or an unreachable route matches"
@@ -299,32 +313,4 @@ func (p *Path) likelyCause(h Hop, l *Lookup, seen probe.RouteAnswer, ifaces []st
 		return "the destination's own node does not route " + l.Dst + " into a pod: the pod's veth or host route is gone (pod restarted on another node with a stale IP?) or another agent owns the address"
 	}
 	return "the node's routes differ from what " + agent + " programs for this model"
-}
-
-func agentOf(nw inspect.Network) string {
-	switch nw.Model {
-	case inspect.ModelFlannel:
-		return "flanneld"
-	case inspect.ModelCalico:
-		return "calico-node"
-	case inspect.ModelCilium:
-		return "the cilium agent"
-	case inspect.ModelAntrea:
-		return "antrea-agent"
-	case inspect.ModelAWSVPCCNI:
-		return "aws-node"
-	case inspect.ModelAzureCNI, inspect.ModelAzureCNIOverlay:
-		return "the Azure CNI"
-	case inspect.ModelKubenet:
-		return "kubenet (the kubelet)"
-	}
-	return "the network plugin"
-}
-
-func cloudHint(nw inspect.Network) string {
-	switch nw.Model {
-	case inspect.ModelKubenet:
-		return "check the AKS route table has this route and is associated with the nodes' subnet (az network route-table route list; az network vnet subnet show --query routeTable)"
-	}
-	return ""
 }

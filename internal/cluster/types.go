@@ -1,6 +1,7 @@
-// Package inspect gathers the network state of a cluster (nodes, pods and the evidence left by
-// its network plugin) into plain structs. It knows nothing of cobra or of how data is shown.
-package inspect
+// Package cluster reads the network state of a cluster from the API (nodes, pods and the evidence
+// left by its network plugin) into plain structs. It reads only: what the evidence means is
+// netmodel's, what is shown is report's and render's.
+package cluster
 
 import (
 	"net/netip"
@@ -23,7 +24,12 @@ type Pod struct {
 // HoldsIP reports whether the pod holds an address of the pod network: not host-network, not
 // finished (the CNI released a finished pod's address even though its status still shows it).
 func (p *Pod) HoldsIP() bool {
-	return !p.HostNetwork && len(p.IPs) > 0 && p.Phase != corev1.PodSucceeded && p.Phase != corev1.PodFailed
+	return !p.HostNetwork && len(p.IPs) > 0 && !p.Finished()
+}
+
+// Finished reports whether the pod has finished (Succeeded or Failed): it holds no address.
+func (p *Pod) Finished() bool {
+	return p.Phase == corev1.PodSucceeded || p.Phase == corev1.PodFailed
 }
 
 // Node is one node reduced to what the network view needs.
@@ -66,4 +72,6 @@ type Inventory struct {
 	Notes []string
 	// PodsNamespace is set when pods could only be listed in one namespace.
 	PodsNamespace string
+	// PodsUnknown is set when pods could not be listed at all.
+	PodsUnknown bool
 }

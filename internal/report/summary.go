@@ -1,9 +1,12 @@
-package inspect
+package report
 
 import (
 	"net/netip"
 	"sort"
 	"strings"
+
+	"github.com/podnet/kubectl-podnet/internal/cluster"
+	"github.com/podnet/kubectl-podnet/internal/netmodel"
 )
 
 // Summary is the three networks of a cluster at a glance: `kubectl podnet summary`.
@@ -26,25 +29,25 @@ type NodeNetworkSummary struct {
 
 // PodNetworkSummary is the pods' network.
 type PodNetworkSummary struct {
-	Network         Network       `json:"network"`
-	PodCIDRs        []SourcedCIDR `json:"podCIDRs"`
-	NodeMasks       []int         `json:"nodeMasks,omitempty"`
-	Pods            int           `json:"pods"`
-	HostNetworkPods int           `json:"hostNetworkPods"`
-	DualStack       bool          `json:"dualStack"`
+	Network         netmodel.Network       `json:"network"`
+	PodCIDRs        []netmodel.SourcedCIDR `json:"podCIDRs"`
+	NodeMasks       []int                  `json:"nodeMasks,omitempty"`
+	Pods            int                    `json:"pods"`
+	HostNetworkPods int                    `json:"hostNetworkPods"`
+	DualStack       bool                   `json:"dualStack"`
 }
 
 // ClusterNetworkSummary is the Services' network.
 type ClusterNetworkSummary struct {
-	ServiceCIDRs        []SourcedCIDR `json:"serviceCIDRs"`
-	KubeProxy           string        `json:"kubeProxy"`
-	KubernetesServiceIP string        `json:"kubernetesServiceIP,omitempty"`
-	DNS                 *ClusterDNS   `json:"dns,omitempty"`
+	ServiceCIDRs        []netmodel.SourcedCIDR `json:"serviceCIDRs"`
+	KubeProxy           string                 `json:"kubeProxy"`
+	KubernetesServiceIP string                 `json:"kubernetesServiceIP,omitempty"`
+	DNS                 *cluster.ClusterDNS    `json:"dns,omitempty"`
 }
 
 // BuildSummary sums up the inventory (and the cluster DNS, when read) into the three networks.
-func BuildSummary(inv *Inventory, dns *ClusterDNS) *Summary {
-	nodes := BuildNodes(inv)
+func BuildSummary(inv *cluster.Inventory, v *netmodel.View, dns *cluster.ClusterDNS) *Summary {
+	nodes := BuildNodes(inv, v)
 	s := &Summary{Findings: nodes.Warnings, Notes: nodes.Notes}
 	s.NodeNetwork.Nodes = len(inv.Nodes)
 	var internal []netip.Prefix
@@ -60,7 +63,7 @@ func BuildSummary(inv *Inventory, dns *ClusterDNS) *Summary {
 			zones[n.Zone]++
 		}
 	}
-	for _, p := range CoveringPrefixes(internal) {
+	for _, p := range netmodel.CoveringPrefixes(internal) {
 		s.NodeNetwork.InternalRanges = append(s.NodeNetwork.InternalRanges, p.String())
 	}
 	for z := range zones {
@@ -94,7 +97,7 @@ func BuildSummary(inv *Inventory, dns *ClusterDNS) *Summary {
 	s.PodNetwork.DualStack = fams[true] && fams[false]
 
 	s.ClusterNetwork.ServiceCIDRs = nodes.Cluster.ServiceCIDRs
-	s.ClusterNetwork.KubeProxy = KubeProxyMode(&inv.Evidence)
+	s.ClusterNetwork.KubeProxy = KubeProxyMode(&inv.Evidence).String()
 	if inv.Evidence.KubernetesServiceIP.IsValid() {
 		s.ClusterNetwork.KubernetesServiceIP = inv.Evidence.KubernetesServiceIP.String()
 	}
@@ -112,21 +115,76 @@ func BuildSummary(inv *Inventory, dns *ClusterDNS) *Summary {
 	return s
 }
 
+// ServiceProxy is what implements Services on the nodes.
+type ServiceProxy string
+
+// Service proxies.
+const (
+	ProxyIptables       ServiceProxy = "iptables"
+	ProxyIPVS           ServiceProxy = "ipvs"
+	ProxyNftables       ServiceProxy = "nftables"
+	ProxyCilium         ServiceProxy = "cilium"
+	ProxyModeUnknown    ServiceProxy = "kube-proxy-mode-unknown"
+	ProxyUnknown        ServiceProxy = "unknown"
+	ProxyAbsent         ServiceProxy = "absent"
+	ProxyOtherKubeProxy ServiceProxy = "other"
+)
+
+// KubeProxy is how Services are implemented, with the mode kube-proxy's config names.
+type KubeProxy struct {
+	Proxy ServiceProxy
+	// Mode is kube-proxy's configured mode, for ProxyOtherKubeProxy (userspace, kernelspace).
+	Mode string
+}
+
+// String is what summary shows.
+func (k KubeProxy) String() string {
+	switch k.Proxy {
+	case ProxyCilium:
+		return "replaced by Cilium (kube-proxy-replacement)"
+	case ProxyModeUnknown:
+		return "kube-proxy (mode unknown: ConfigMap kube-system/kube-proxy not read)"
+	case ProxyUnknown:
+		return "unknown"
+	case ProxyAbsent:
+		return "absent (no kube-proxy DaemonSet or ConfigMap)"
+	}
+	return k.Mode
+}
+
+// Implementation names what translates ClusterIPs, for a path through a Service.
+func (k KubeProxy) Implementation() string {
+	switch k.Proxy {
+	case ProxyCilium:
+		return "Cilium eBPF (kube-proxy replacement)"
+	case ProxyIptables, ProxyIPVS, ProxyNftables:
+		return "kube-proxy (" + k.Mode + ")"
+	}
+	return "kube-proxy (mode unknown)"
+}
+
+// EBPF reports whether the translation happens in the pod's connect() (Cilium's socket LB).
+func (k KubeProxy) EBPF() bool { return k.Proxy == ProxyCilium }
+
 // KubeProxyMode says how Services are implemented: kube-proxy's mode, replaced by Cilium, absent.
-func KubeProxyMode(ev *Evidence) string {
+func KubeProxyMode(ev *cluster.Evidence) KubeProxy {
 	if ev.Cilium != nil {
 		switch strings.ToLower(ev.Cilium.KubeProxyReplacement) {
 		case "true", "strict":
-			return "replaced by Cilium (kube-proxy-replacement)"
+			return KubeProxy{Proxy: ProxyCilium}
 		}
 	}
 	switch {
 	case ev.KubeProxy != nil:
-		return ev.KubeProxy.Mode
+		switch m := ServiceProxy(ev.KubeProxy.Mode); m {
+		case ProxyIptables, ProxyIPVS, ProxyNftables:
+			return KubeProxy{Proxy: m, Mode: ev.KubeProxy.Mode}
+		}
+		return KubeProxy{Proxy: ProxyOtherKubeProxy, Mode: ev.KubeProxy.Mode}
 	case ev.HasDaemonSet("kube-proxy"):
-		return "kube-proxy (mode unknown: ConfigMap kube-system/kube-proxy not read)"
+		return KubeProxy{Proxy: ProxyModeUnknown}
 	case ev.DaemonSets == nil && len(ev.Unknown) > 0:
-		return "unknown"
+		return KubeProxy{Proxy: ProxyUnknown}
 	}
-	return "absent (no kube-proxy DaemonSet or ConfigMap)"
+	return KubeProxy{Proxy: ProxyAbsent}
 }

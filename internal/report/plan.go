@@ -1,11 +1,13 @@
-package inspect
+package report
 
 import (
 	"fmt"
 	"net/netip"
 	"strings"
 
+	"github.com/podnet/kubectl-podnet/internal/cluster"
 	"github.com/podnet/kubectl-podnet/internal/ipam"
+	"github.com/podnet/kubectl-podnet/internal/netmodel"
 )
 
 // PlanResult answers "would the current ranges hold N nodes of M pods?".
@@ -29,13 +31,13 @@ type PlanCheck struct {
 	Source string `json:"source"`
 }
 
-func plan(inv *Inventory, u *CIDRUsage, cfg CIDRUsageConfig) *PlanResult {
+func plan(inv *cluster.Inventory, v *netmodel.View, u *CIDRUsage, cfg CIDRUsageConfig) *PlanResult {
 	p := &PlanResult{Nodes: cfg.PlanNodes, MaxPods: cfg.PlanMax, NodeMask: cfg.PlanMask, Checks: []PlanCheck{}}
 	if p.MaxPods == 0 {
 		p.MaxPods = commonMaxPods(inv)
 	}
 	n, m := uint64(p.Nodes), uint64(p.MaxPods)
-	model := u.Network
+	model := v.Cluster.Descriptor()
 	for _, r := range u.Ranges {
 		pfx, err := netip.ParsePrefix(r.CIDR)
 		if err != nil {
@@ -54,17 +56,14 @@ func plan(inv *Inventory, u *CIDRUsage, cfg CIDRUsageConfig) *PlanResult {
 			p.Smallest = append(p.Smallest, netip.PrefixFrom(pfx.Addr(), min(bits, pfx.Bits())).Masked().String())
 		}
 		node := netip.PrefixFrom(pfx.Addr(), mask).Masked()
-		usable, src := ipam.HostLocalUsable(node), "host-local IPAM loses the network, gateway and broadcast addresses"
-		if model.Model == ModelCilium {
-			usable, src = ipam.CiliumUsable(node), "Cilium reserves 2 addresses per CIDR, plus cilium_host and health"
-		}
+		usable, src := netmodel.Usable(model, node)
 		if pfx.Addr().Is4() {
 			p.Checks = append(p.Checks, PlanCheck{Name: fmt.Sprintf("pod addresses in a /%d node CIDR", mask), Need: m, Have: usable, Source: src})
 		}
 	}
 	if gke := anyProvider(inv, "gce://"); gke && p.NodeMask > 0 {
 		p.Checks = append(p.Checks, PlanCheck{Name: fmt.Sprintf("GKE node block (/%d) of at least twice max pods", p.NodeMask), Need: 2 * m, Have: ipam.Pow2(32 - p.NodeMask),
-			Source: "GKE: the node block holds at least 2 x max pods (110 -> /24, 64 -> /25, 32 -> /26, 16 -> /27, 8 -> /28)"})
+			Source: netmodel.GKENodeBlock})
 	}
 	var blocks, maxBlocks uint64
 	blockSize := 0
@@ -87,15 +86,9 @@ func plan(inv *Inventory, u *CIDRUsage, cfg CIDRUsageConfig) *PlanResult {
 		}
 	}
 	for _, l := range u.Limits {
-		switch {
-		case strings.HasPrefix(l.Name, "Azure route table"):
-			p.Checks = append(p.Checks, PlanCheck{Name: l.Name, Need: n * families, Have: l.Limit, Source: l.Source})
-		case strings.HasPrefix(l.Name, "Azure CNI node subnet") && l.Limit > 0:
-			p.Checks = append(p.Checks, PlanCheck{Name: l.Name, Need: n * (m + 1), Have: l.Limit, Source: l.Source})
-		case l.Name == "nodes per cluster":
-			p.Checks = append(p.Checks, PlanCheck{Name: l.Name, Need: n, Have: l.Limit, Source: l.Source})
-		case l.Name == "pods per cluster":
-			p.Checks = append(p.Checks, PlanCheck{Name: l.Name, Need: n * m, Have: l.Limit, Source: l.Source})
+		need := map[netmodel.LimitKind]uint64{netmodel.LimitRoutes: n * families, netmodel.LimitNodeSubnet: n * (m + 1), netmodel.LimitNodes: n, netmodel.LimitPods: n * m}
+		if want, ok := need[l.Kind]; ok && l.Limit > 0 {
+			p.Checks = append(p.Checks, PlanCheck{Name: l.Name, Need: want, Have: l.Limit, Source: l.Source})
 		}
 	}
 	p.Holds = true
@@ -117,7 +110,7 @@ func plan(inv *Inventory, u *CIDRUsage, cfg CIDRUsageConfig) *PlanResult {
 	return p
 }
 
-func commonMaxPods(inv *Inventory) int {
+func commonMaxPods(inv *cluster.Inventory) int {
 	counts := map[int64]int{}
 	for _, n := range inv.Nodes {
 		counts[n.AllocatablePods]++
@@ -131,7 +124,7 @@ func commonMaxPods(inv *Inventory) int {
 	return int(best)
 }
 
-func anyProvider(inv *Inventory, prefix string) bool {
+func anyProvider(inv *cluster.Inventory, prefix string) bool {
 	for _, n := range inv.Nodes {
 		if strings.HasPrefix(n.ProviderID, prefix) {
 			return true

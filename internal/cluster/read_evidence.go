@@ -1,4 +1,4 @@
-package inspect
+package cluster
 
 import (
 	"context"
@@ -16,157 +16,25 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Evidence is what the cluster says about its network plugin beyond nodes and pods. A field is
-// nil (or empty) when the object does not exist; Unknown says which could not be read.
-type Evidence struct {
-	DaemonSets   []DaemonSetRef         `json:"daemonSets,omitempty"`
-	KubeProxy    *KubeProxyConfig       `json:"kubeProxy,omitempty"`
-	Kubeadm      *KubeadmNetworking     `json:"kubeadm,omitempty"`
-	Cilium       *CiliumConfig          `json:"cilium,omitempty"`
-	Flannel      *FlannelConfig         `json:"flannel,omitempty"`
-	CalicoPools  []CalicoPool           `json:"calicoPools,omitempty"`
-	CalicoBlocks []CalicoBlock          `json:"calicoBlocks,omitempty"`
-	CiliumNodes  map[string]*CiliumNode `json:"-"`
-	ServiceCIDRs []ServiceCIDR          `json:"serviceCIDRs,omitempty"`
-	// KubernetesServiceIP is the ClusterIP of Service default/kubernetes.
-	KubernetesServiceIP netip.Addr `json:"kubernetesServiceIP,omitzero"`
-	// CIDRNotAvailable maps a node name to the message of its CIDRNotAvailable event.
-	CIDRNotAvailable map[string]string `json:"-"`
-	// Unknown lists evidence that exists or may exist but could not be read (forbidden, failed).
-	Unknown []string `json:"unknown,omitempty"`
-	// Resources is what discovery said the server offers, "group/version/resource".
-	Resources map[string]bool `json:"-"`
-}
-
-// DaemonSetRef is a DaemonSet that tells of a network plugin or of kube-proxy.
-type DaemonSetRef struct {
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-	Desired   int32  `json:"desired"`
-	Ready     int32  `json:"ready"`
-}
-
-// KubeProxyConfig is read from ConfigMap kube-system/kube-proxy.
-type KubeProxyConfig struct {
-	Mode        string `json:"mode"`
-	ClusterCIDR string `json:"clusterCIDR,omitempty"`
-}
-
-// KubeadmNetworking is read from ConfigMap kube-system/kubeadm-config.
-type KubeadmNetworking struct {
-	PodSubnet     string `json:"podSubnet,omitempty"`
-	ServiceSubnet string `json:"serviceSubnet,omitempty"`
-	DNSDomain     string `json:"dnsDomain,omitempty"`
-}
-
-// CiliumConfig is read from ConfigMap kube-system/cilium-config.
-type CiliumConfig struct {
-	IPAM                 string   `json:"ipam,omitempty"`
-	ClusterPoolCIDRs     []string `json:"clusterPoolCIDRs,omitempty"`
-	ClusterPoolMaskSize  int      `json:"clusterPoolMaskSize,omitempty"`
-	RoutingMode          string   `json:"routingMode,omitempty"`
-	TunnelProtocol       string   `json:"tunnelProtocol,omitempty"`
-	KubeProxyReplacement string   `json:"kubeProxyReplacement,omitempty"`
-	WireGuard            bool     `json:"wireguard,omitempty"`
-}
-
-// FlannelConfig is read from ConfigMap kube-flannel-cfg (namespace kube-flannel or kube-system).
-type FlannelConfig struct {
-	Network     string `json:"network,omitempty"`
-	IPv6Network string `json:"ipv6Network,omitempty"`
-	Backend     string `json:"backend,omitempty"`
-}
-
-// CalicoPool is a Calico IPPool from either API group.
-type CalicoPool struct {
-	Name         string `json:"name"`
-	APIGroup     string `json:"apiGroup"`
-	CIDR         string `json:"cidr"`
-	BlockSize    int    `json:"blockSize"`
-	IPIPMode     string `json:"ipipMode,omitempty"`
-	VXLANMode    string `json:"vxlanMode,omitempty"`
-	NATOutgoing  bool   `json:"natOutgoing"`
-	Disabled     bool   `json:"disabled"`
-	NodeSelector string `json:"nodeSelector,omitempty"`
-}
-
-// CalicoBlock is a Calico IPAM block: a CIDR claimed by (affine to) one node, and its allocations.
-type CalicoBlock struct {
-	Name     string       `json:"name"`
-	APIGroup string       `json:"apiGroup"`
-	CIDR     netip.Prefix `json:"cidr"`
-	// Node is the node the block is affine to ("" when the affinity is not a host).
-	Node string `json:"node,omitempty"`
-	// Allocated counts the block's allocated addresses; Borrowed those allocated to pods of other nodes.
-	Allocated int `json:"allocated"`
-	Borrowed  int `json:"borrowed"`
-	// BorrowedBy counts borrowed addresses per borrowing node.
-	BorrowedBy map[string]int `json:"borrowedBy,omitempty"`
-}
-
-// NodeBlocks returns the CIDRs of the blocks affine to node, in address order.
-func (e *Evidence) NodeBlocks(node string) []netip.Prefix {
-	var out []netip.Prefix
-	for _, b := range e.CalicoBlocks {
-		if b.Node == node {
-			out = append(out, b.CIDR)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Addr().Less(out[j].Addr()) })
-	return out
-}
-
-// CiliumNode is the part of a CiliumNode object the network view needs.
-type CiliumNode struct {
-	Name             string         `json:"name"`
-	PodCIDRs         []netip.Prefix `json:"podCIDRs,omitempty"`
-	CiliumInternalIP []netip.Addr   `json:"ciliumInternalIPs,omitempty"`
-	HealthIPs        []netip.Addr   `json:"healthIPs,omitempty"`
-	Used             int            `json:"used"`
-}
-
-// ServiceCIDR is a networking.k8s.io ServiceCIDR object.
-type ServiceCIDR struct {
-	Name  string   `json:"name"`
-	CIDRs []string `json:"cidrs"`
-}
-
-// Well-known resources read as evidence when discovery offers them.
-var (
-	GVRCalicoPoolsV1  = schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "ippools"}
-	GVRCalicoPoolsV3  = schema.GroupVersionResource{Group: "projectcalico.org", Version: "v3", Resource: "ippools"}
-	GVRCiliumNodes    = schema.GroupVersionResource{Group: "cilium.io", Version: "v2", Resource: "ciliumnodes"}
-	GVRServiceCIDRs   = schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "servicecidrs"}
-	GVRCalicoBlocksV1 = schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "ipamblocks"}
-	GVRCalicoBlocksV3 = schema.GroupVersionResource{Group: "projectcalico.org", Version: "v3", Resource: "ipamblocks"}
-)
-
-func gvrKey(g schema.GroupVersionResource) string {
-	return g.Group + "/" + g.Version + "/" + g.Resource
-}
-
-// knownDaemonSets are the DaemonSet names that tell of a network plugin or of kube-proxy.
-var knownDaemonSets = map[string]bool{
-	"calico-node": true, "cilium": true, "cilium-agent": true, "kube-flannel-ds": true, "kube-flannel": true,
-	"aws-node": true, "antrea-agent": true, "weave-net": true, "azure-cns": true, "azure-cni-networkmonitor": true,
-	"kube-proxy": true, "kube-router": true, "canal": true,
-}
-
 func (g *gatherer) gatherEvidence(ctx context.Context) Evidence {
-	ev := Evidence{CiliumNodes: map[string]*CiliumNode{}, Resources: map[string]bool{}, CIDRNotAvailable: map[string]string{}}
-	g.discover(ctx, &ev)
-	g.readDaemonSets(ctx, &ev)
-	g.readConfigMaps(ctx, &ev)
-	g.readKubernetesService(ctx, &ev)
-	g.readCIDREvents(ctx, &ev)
-	g.readCalico(ctx, &ev)
+	ev := newEvidence()
+	g.discover(ctx, ev)
+	g.readDaemonSets(ctx, ev)
+	g.readConfigMaps(ctx, ev)
+	g.readKubernetesService(ctx, ev)
+	g.readCIDREvents(ctx, ev)
+	g.readCalico(ctx, ev)
 	if ev.Resources[gvrKey(GVRCiliumNodes)] {
-		g.readCiliumNodes(ctx, &ev)
+		g.readCiliumNodes(ctx, ev)
 	}
 	if ev.Resources[gvrKey(GVRServiceCIDRs)] {
-		g.readServiceCIDRs(ctx, &ev)
+		g.readServiceCIDRs(ctx, ev)
 	}
-	return ev
+	return *ev
+}
+
+func newEvidence() *Evidence {
+	return &Evidence{CiliumNodes: map[string]*CiliumNode{}, Resources: map[string]bool{}, CIDRNotAvailable: map[string]string{}}
 }
 
 func (g *gatherer) discover(ctx context.Context, ev *Evidence) {
@@ -202,7 +70,21 @@ func (g *gatherer) readDaemonSets(ctx context.Context, ev *Evidence) {
 	}
 	for _, ds := range list.Items {
 		if knownDaemonSets[ds.Name] {
-			ev.DaemonSets = append(ev.DaemonSets, DaemonSetRef{Namespace: ds.Namespace, Name: ds.Name, Desired: ds.Status.DesiredNumberScheduled, Ready: ds.Status.NumberReady})
+			ref := DaemonSetRef{Namespace: ds.Namespace, Name: ds.Name, Desired: ds.Status.DesiredNumberScheduled, Ready: ds.Status.NumberReady}
+			if envDaemonSets[ds.Name] {
+				// the agent's settings that change its IPAM (aws-node: prefix delegation, custom networking)
+				for _, c := range ds.Spec.Template.Spec.Containers {
+					for _, e := range c.Env {
+						if e.ValueFrom == nil {
+							if ref.Env == nil {
+								ref.Env = map[string]string{}
+							}
+							ref.Env[e.Name] = e.Value
+						}
+					}
+				}
+			}
+			ev.DaemonSets = append(ev.DaemonSets, ref)
 		}
 	}
 	sort.Slice(ev.DaemonSets, func(i, j int) bool {
@@ -212,12 +94,17 @@ func (g *gatherer) readDaemonSets(ctx context.Context, ev *Evidence) {
 
 // HasDaemonSet reports whether a DaemonSet of that name exists in any namespace read.
 func (e *Evidence) HasDaemonSet(name string) bool {
-	for _, d := range e.DaemonSets {
-		if d.Name == name {
-			return true
+	return e.DaemonSet(name) != nil
+}
+
+// DaemonSet is the DaemonSet of that name, nil when none was read.
+func (e *Evidence) DaemonSet(name string) *DaemonSetRef {
+	for i := range e.DaemonSets {
+		if e.DaemonSets[i].Name == name {
+			return &e.DaemonSets[i]
 		}
 	}
-	return false
+	return nil
 }
 
 func (g *gatherer) configMap(ctx context.Context, ev *Evidence, ns, name string) map[string]string {
@@ -244,28 +131,43 @@ func (g *gatherer) readCalico(ctx context.Context, ev *Evidence) {
 			g.readCalicoBlocks(ctx, ev, gvr)
 		}
 	}
+	for _, gvr := range []schema.GroupVersionResource{GVRCalicoIPAMConfigV1, GVRCalicoIPAMConfigV3} {
+		if ev.Resources[gvrKey(gvr)] {
+			g.readCalicoIPAMConfig(ctx, ev, gvr)
+		}
+	}
 }
 
-// ServiceRanges reads only what the service CIDR is known from (ServiceCIDR objects where
-// discovery shows them, kubeadm-config, the kubernetes Service) and gives ClusterServiceCIDRs.
-func ServiceRanges(ctx context.Context, c Clients) []SourcedCIDR {
+// readCalicoIPAMConfig reads maxBlocksPerHost, the limit on the blocks one node may claim.
+func (g *gatherer) readCalicoIPAMConfig(ctx context.Context, ev *Evidence, gvr schema.GroupVersionResource) {
+	list, err := g.dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		ev.Unknown = append(ev.Unknown, fmt.Sprintf("Calico IPAMConfig (%s): %s", gvr.Group, reason(err)))
+		return
+	}
+	for _, it := range list.Items {
+		v, _, _ := unstructured.NestedFieldNoCopy(it.Object, "spec", "maxBlocksPerHost")
+		if n := toInt(v); n > 0 {
+			ev.MaxBlocksPerHost = n
+		}
+	}
+}
+
+// ReadServiceEvidence reads only what the service CIDR is known from (ServiceCIDR objects where
+// discovery shows them, else kubeadm-config and the kubernetes Service), for
+// netmodel.ServiceCIDRs.
+func ReadServiceEvidence(ctx context.Context, c Clients) *Evidence {
 	g := &gatherer{kube: c.Kube, dynamic: c.Dynamic, discovery: c.Discovery}
-	ev := Evidence{CiliumNodes: map[string]*CiliumNode{}, Resources: map[string]bool{}, CIDRNotAvailable: map[string]string{}}
-	g.discover(ctx, &ev)
+	ev := newEvidence()
+	g.discover(ctx, ev)
 	if ev.Resources[gvrKey(GVRServiceCIDRs)] {
-		g.readServiceCIDRs(ctx, &ev)
+		g.readServiceCIDRs(ctx, ev)
 	}
 	if len(ev.ServiceCIDRs) == 0 {
-		g.readOtherConfigMaps(ctx, &ev)
-		g.readKubernetesService(ctx, &ev)
+		g.readOtherConfigMaps(ctx, ev)
+		g.readKubernetesService(ctx, ev)
 	}
-	return ClusterServiceCIDRs(&ev)
-}
-
-// ReadKubeProxy reads ConfigMap kube-system/kube-proxy into ev (one API call).
-func ReadKubeProxy(ctx context.Context, c Clients, ev *Evidence) {
-	g := &gatherer{kube: c.Kube}
-	g.readKubeProxy(ctx, ev)
+	return ev
 }
 
 func (g *gatherer) readConfigMaps(ctx context.Context, ev *Evidence) {
@@ -309,6 +211,22 @@ func (g *gatherer) readOtherConfigMaps(ctx context.Context, ev *Evidence) {
 	}
 	if d := g.configMap(ctx, ev, "kube-system", "cilium-config"); d != nil {
 		ev.Cilium = parseCiliumConfig(d)
+	}
+	if d := g.configMap(ctx, ev, "kube-system", "antrea-config"); d != nil {
+		c := AntreaConfig{TrafficEncapMode: "encap", TunnelType: "geneve"}
+		var conf struct {
+			TrafficEncapMode string `json:"trafficEncapMode"`
+			TunnelType       string `json:"tunnelType"`
+		}
+		if err := yaml.Unmarshal([]byte(d["antrea-agent.conf"]), &conf); err == nil {
+			if conf.TrafficEncapMode != "" {
+				c.TrafficEncapMode = conf.TrafficEncapMode
+			}
+			if conf.TunnelType != "" {
+				c.TunnelType = conf.TunnelType
+			}
+		}
+		ev.Antrea = &c
 	}
 	for _, ns := range []string{"kube-flannel", "kube-system"} {
 		if d := g.configMap(ctx, ev, ns, "kube-flannel-cfg"); d != nil {
@@ -485,9 +403,25 @@ func addCiliumNode(ev *Evidence, obj map[string]any) {
 	addrs, _, _ := unstructured.NestedSlice(it.Object, "spec", "addresses")
 	for _, a := range addrs {
 		am, _ := a.(map[string]any)
-		if am["type"] == "CiliumInternalIP" {
-			if ip, err := netip.ParseAddr(fmt.Sprint(am["ip"])); err == nil {
-				cn.CiliumInternalIP = append(cn.CiliumInternalIP, ip)
+		ip, err := netip.ParseAddr(fmt.Sprint(am["ip"]))
+		if err != nil {
+			continue
+		}
+		switch am["type"] {
+		case "CiliumInternalIP":
+			cn.CiliumInternalIP = append(cn.CiliumInternalIP, ip)
+		case "InternalIP":
+			cn.InternalIPs = append(cn.InternalIPs, ip)
+		}
+	}
+	// multi-pool IPAM: spec.ipam.pools.allocated[].cidrs, per pool
+	pools, _, _ := unstructured.NestedSlice(it.Object, "spec", "ipam", "pools", "allocated")
+	for _, pl := range pools {
+		pm, _ := pl.(map[string]any)
+		cs, _ := pm["cidrs"].([]any)
+		for _, c := range cs {
+			if p, err := netip.ParsePrefix(fmt.Sprint(c)); err == nil {
+				cn.PoolCIDRs = append(cn.PoolCIDRs, p.Masked())
 			}
 		}
 	}

@@ -1,0 +1,126 @@
+package netmodel
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/podnet/kubectl-podnet/internal/cluster"
+)
+
+// SourcedCIDR is a CIDR and where it was read (or how it was inferred).
+type SourcedCIDR struct {
+	CIDR   string `json:"cidr"`
+	Source string `json:"source"`
+	// Pool is set for an IPAM pool handed out in blocks (a Calico IPPool), not carved into one
+	// node CIDR per node.
+	Pool bool `json:"-"`
+	// NodeMask is the node CIDR size the model's configuration carves the range into (0: unknown).
+	NodeMask int `json:"-"`
+	// Inferred is set when the range is only the covering prefix of the node CIDRs.
+	Inferred bool `json:"-"`
+}
+
+// ClusterPodCIDRs gives the cluster's pod CIDR(s) from the first sources that say, each CIDR with
+// where it was read: the models' own configuration (Calico IPPools, Cilium's cluster pool), else
+// kubeadm-config, kube-proxy and Flannel's config; failing all, the covering prefix of the node
+// CIDRs, marked as inferred.
+func ClusterPodCIDRs(ev *cluster.Evidence, nodes []cluster.Node) []SourcedCIDR {
+	var out []SourcedCIDR
+	add := func(r SourcedCIDR) {
+		r.CIDR = strings.TrimSpace(r.CIDR)
+		if r.CIDR == "" {
+			return
+		}
+		for i := range out {
+			if out[i].CIDR == r.CIDR {
+				out[i].Source += ", " + r.Source
+				return
+			}
+		}
+		out = append(out, r)
+	}
+	addList := func(cidrs, source string) {
+		for _, c := range strings.Split(cidrs, ",") {
+			add(SourcedCIDR{CIDR: c, Source: source})
+		}
+	}
+	for _, m := range models {
+		for _, r := range m.clusterRanges(ev) {
+			add(r)
+		}
+	}
+	if len(out) == 0 {
+		if ev.Kubeadm != nil {
+			addList(ev.Kubeadm.PodSubnet, "kubeadm-config")
+		}
+		if ev.KubeProxy != nil {
+			addList(ev.KubeProxy.ClusterCIDR, "kube-proxy clusterCIDR")
+		}
+		if ev.Flannel != nil {
+			addList(ev.Flannel.Network, "kube-flannel-cfg")
+			addList(ev.Flannel.IPv6Network, "kube-flannel-cfg")
+		}
+	}
+	if len(out) == 0 {
+		var cidrs []netip.Prefix
+		for _, n := range nodes {
+			cidrs = append(cidrs, n.PodCIDRs...)
+		}
+		for _, p := range CoveringPrefixes(cidrs) {
+			add(SourcedCIDR{CIDR: p.String(), Source: "covering prefix of node pod CIDRs (inferred)", Inferred: true})
+		}
+	}
+	return out
+}
+
+// ServiceCIDRs gives the service CIDR(s): ServiceCIDR objects, else kubeadm-config, else
+// inferred from the kubernetes Service's ClusterIP.
+func ServiceCIDRs(ev *cluster.Evidence) []SourcedCIDR {
+	var out []SourcedCIDR
+	for _, s := range ev.ServiceCIDRs {
+		for _, c := range s.CIDRs {
+			out = append(out, SourcedCIDR{CIDR: c, Source: "ServiceCIDR " + s.Name})
+		}
+	}
+	if len(out) == 0 && ev.Kubeadm != nil && ev.Kubeadm.ServiceSubnet != "" {
+		for _, c := range strings.Split(ev.Kubeadm.ServiceSubnet, ",") {
+			out = append(out, SourcedCIDR{CIDR: c, Source: "kubeadm-config"})
+		}
+	}
+	if len(out) == 0 && ev.KubernetesServiceIP.IsValid() {
+		out = append(out, SourcedCIDR{CIDR: ev.KubernetesServiceIP.String(), Source: "kubernetes Service ClusterIP (range unknown, inferred)", Inferred: true})
+	}
+	return out
+}
+
+// CoveringPrefixes returns, per address family, the smallest prefix that contains every prefix given.
+func CoveringPrefixes(ps []netip.Prefix) []netip.Prefix {
+	var out []netip.Prefix
+	for _, v4 := range []bool{true, false} {
+		var cover netip.Prefix
+		for _, p := range ps {
+			if p.Addr().Is4() != v4 {
+				continue
+			}
+			p = p.Masked()
+			if !cover.IsValid() {
+				cover = p
+				continue
+			}
+			bits := min(cover.Bits(), p.Bits())
+			for bits > 0 {
+				a, _ := cover.Addr().Prefix(bits)
+				b, _ := p.Addr().Prefix(bits)
+				if a == b {
+					break
+				}
+				bits--
+			}
+			cover, _ = cover.Addr().Prefix(bits)
+		}
+		if cover.IsValid() {
+			out = append(out, cover)
+		}
+	}
+	return out
+}
