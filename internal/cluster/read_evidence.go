@@ -12,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/yaml"
 )
 
@@ -120,39 +119,7 @@ func (g *gatherer) configMap(ctx context.Context, ev *Evidence, ns, name string)
 }
 
 // readCalico reads Calico's IPPools and IPAM blocks in each API group discovery found.
-func (g *gatherer) readCalico(ctx context.Context, ev *Evidence) {
-	for _, gvr := range []schema.GroupVersionResource{GVRCalicoPoolsV1, GVRCalicoPoolsV3} {
-		if ev.Resources[gvrKey(gvr)] {
-			g.readCalicoPools(ctx, ev, gvr)
-		}
-	}
-	for _, gvr := range []schema.GroupVersionResource{GVRCalicoBlocksV1, GVRCalicoBlocksV3} {
-		if ev.Resources[gvrKey(gvr)] {
-			g.readCalicoBlocks(ctx, ev, gvr)
-		}
-	}
-	for _, gvr := range []schema.GroupVersionResource{GVRCalicoIPAMConfigV1, GVRCalicoIPAMConfigV3} {
-		if ev.Resources[gvrKey(gvr)] {
-			g.readCalicoIPAMConfig(ctx, ev, gvr)
-		}
-	}
-}
-
 // readCalicoIPAMConfig reads maxBlocksPerHost, the limit on the blocks one node may claim.
-func (g *gatherer) readCalicoIPAMConfig(ctx context.Context, ev *Evidence, gvr schema.GroupVersionResource) {
-	list, err := g.dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		ev.Unknown = append(ev.Unknown, fmt.Sprintf("Calico IPAMConfig (%s): %s", gvr.Group, reason(err)))
-		return
-	}
-	for _, it := range list.Items {
-		v, _, _ := unstructured.NestedFieldNoCopy(it.Object, "spec", "maxBlocksPerHost")
-		if n := toInt(v); n > 0 {
-			ev.MaxBlocksPerHost = n
-		}
-	}
-}
-
 // ReadServiceEvidence reads only what the service CIDR is known from (ServiceCIDR objects where
 // discovery shows them, else kubeadm-config and the kubernetes Service), for
 // netmodel.ServiceCIDRs.
@@ -212,21 +179,8 @@ func (g *gatherer) readOtherConfigMaps(ctx context.Context, ev *Evidence) {
 	if d := g.configMap(ctx, ev, "kube-system", "cilium-config"); d != nil {
 		ev.Cilium = parseCiliumConfig(d)
 	}
-	if d := g.configMap(ctx, ev, "kube-system", "antrea-config"); d != nil {
-		c := AntreaConfig{TrafficEncapMode: "encap", TunnelType: "geneve"}
-		var conf struct {
-			TrafficEncapMode string `json:"trafficEncapMode"`
-			TunnelType       string `json:"tunnelType"`
-		}
-		if err := yaml.Unmarshal([]byte(d["antrea-agent.conf"]), &conf); err == nil {
-			if conf.TrafficEncapMode != "" {
-				c.TrafficEncapMode = conf.TrafficEncapMode
-			}
-			if conf.TunnelType != "" {
-				c.TunnelType = conf.TunnelType
-			}
-		}
-		ev.Antrea = &c
+	if ev.HasDaemonSet("antrea-agent") { // antrea-config is read only where Antrea runs
+		ev.Antrea = g.readAntreaConfig(ctx, ev)
 	}
 	for _, ns := range []string{"kube-flannel", "kube-system"} {
 		if d := g.configMap(ctx, ev, ns, "kube-flannel-cfg"); d != nil {
@@ -248,122 +202,8 @@ func (g *gatherer) readOtherConfigMaps(ctx context.Context, ev *Evidence) {
 	}
 }
 
-func parseCiliumConfig(d map[string]string) *CiliumConfig {
-	c := &CiliumConfig{IPAM: d["ipam"], RoutingMode: d["routing-mode"], TunnelProtocol: d["tunnel-protocol"],
-		KubeProxyReplacement: d["kube-proxy-replacement"], WireGuard: d["enable-wireguard"] == "true"}
-	if c.IPAM == "" {
-		c.IPAM = "cluster-pool"
-	}
-	// Before Cilium 1.14 one key said both: tunnel: vxlan|geneve|disabled.
-	if t, ok := d["tunnel"]; ok && c.RoutingMode == "" {
-		if t == "disabled" {
-			c.RoutingMode = "native"
-		} else {
-			c.RoutingMode, c.TunnelProtocol = "tunnel", t
-		}
-	}
-	if c.RoutingMode == "" {
-		c.RoutingMode = "tunnel"
-	}
-	if c.RoutingMode == "tunnel" && c.TunnelProtocol == "" {
-		c.TunnelProtocol = "vxlan"
-	}
-	for _, f := range strings.FieldsFunc(d["cluster-pool-ipv4-cidr"]+" "+d["cluster-pool-ipv6-cidr"], func(r rune) bool { return r == ' ' || r == ',' }) {
-		c.ClusterPoolCIDRs = append(c.ClusterPoolCIDRs, f)
-	}
-	c.ClusterPoolMaskSize, _ = strconv.Atoi(d["cluster-pool-ipv4-mask-size"])
-	return c
-}
-
-func (g *gatherer) readCalicoPools(ctx context.Context, ev *Evidence, gvr schema.GroupVersionResource) {
-	list, err := g.dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		ev.Unknown = append(ev.Unknown, fmt.Sprintf("Calico IPPools (%s/%s): %s", gvr.Group, gvr.Version, reason(err)))
-		return
-	}
-	for _, it := range list.Items {
-		p := CalicoPool{Name: it.GetName(), APIGroup: gvr.Group}
-		p.CIDR, _, _ = unstructured.NestedString(it.Object, "spec", "cidr")
-		bs, found, _ := unstructured.NestedFieldNoCopy(it.Object, "spec", "blockSize")
-		p.BlockSize = toInt(bs)
-		if !found || p.BlockSize == 0 {
-			p.BlockSize = 26
-			if strings.Contains(p.CIDR, ":") {
-				p.BlockSize = 122
-			}
-		}
-		p.IPIPMode, _, _ = unstructured.NestedString(it.Object, "spec", "ipipMode")
-		p.VXLANMode, _, _ = unstructured.NestedString(it.Object, "spec", "vxlanMode")
-		p.NATOutgoing, _, _ = unstructured.NestedBool(it.Object, "spec", "natOutgoing")
-		p.Disabled, _, _ = unstructured.NestedBool(it.Object, "spec", "disabled")
-		p.NodeSelector, _, _ = unstructured.NestedString(it.Object, "spec", "nodeSelector")
-		if p.IPIPMode == "" {
-			p.IPIPMode = "Never"
-		}
-		if p.VXLANMode == "" {
-			p.VXLANMode = "Never"
-		}
-		ev.CalicoPools = append(ev.CalicoPools, p)
-	}
-}
-
-func (g *gatherer) readCalicoBlocks(ctx context.Context, ev *Evidence, gvr schema.GroupVersionResource) {
-	list, err := g.dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		ev.Unknown = append(ev.Unknown, fmt.Sprintf("Calico IPAMBlocks (%s/%s): %s", gvr.Group, gvr.Version, reason(err)))
-		return
-	}
-	seen := map[string]bool{}
-	for _, b := range ev.CalicoBlocks {
-		seen[b.CIDR.String()] = true
-	}
-	for _, it := range list.Items {
-		b, ok := parseCalicoBlock(&it, gvr.Group)
-		if ok && !seen[b.CIDR.String()] {
-			ev.CalicoBlocks = append(ev.CalicoBlocks, b)
-		}
-	}
-}
-
 // parseCalicoBlock reads an IPAMBlock: allocations[i] is an index into attributes (or null when
 // address i is free); an attribute's secondary.node names the node of the pod that holds it.
-func parseCalicoBlock(it *unstructured.Unstructured, group string) (CalicoBlock, bool) {
-	b := CalicoBlock{Name: it.GetName(), APIGroup: group}
-	cidr, _, _ := unstructured.NestedString(it.Object, "spec", "cidr")
-	p, err := netip.ParsePrefix(cidr)
-	if err != nil {
-		return b, false
-	}
-	b.CIDR = p.Masked()
-	aff, _, _ := unstructured.NestedString(it.Object, "spec", "affinity")
-	b.Node = strings.TrimPrefix(aff, "host:")
-	if b.Node == aff {
-		b.Node = ""
-	}
-	attrs, _, _ := unstructured.NestedSlice(it.Object, "spec", "attributes")
-	allocs, _, _ := unstructured.NestedSlice(it.Object, "spec", "allocations")
-	for _, a := range allocs {
-		if a == nil {
-			continue
-		}
-		b.Allocated++
-		i := toInt(a)
-		if i < 0 || i >= len(attrs) {
-			continue
-		}
-		am, _ := attrs[i].(map[string]any)
-		sec, _ := am["secondary"].(map[string]any)
-		if n, _ := sec["node"].(string); n != "" && b.Node != "" && n != b.Node {
-			b.Borrowed++
-			if b.BorrowedBy == nil {
-				b.BorrowedBy = map[string]int{}
-			}
-			b.BorrowedBy[n]++
-		}
-	}
-	return b, true
-}
-
 func toInt(v any) int {
 	switch x := v.(type) {
 	case int64:
@@ -379,64 +219,7 @@ func toInt(v any) int {
 	return 0
 }
 
-func (g *gatherer) readCiliumNodes(ctx context.Context, ev *Evidence) {
-	list, err := g.dynamic.Resource(GVRCiliumNodes).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		ev.Unknown = append(ev.Unknown, "CiliumNodes: "+reason(err))
-		return
-	}
-	for _, it := range list.Items {
-		addCiliumNode(ev, it.Object)
-	}
-}
-
 // addCiliumNode reads one CiliumNode object into ev.CiliumNodes.
-func addCiliumNode(ev *Evidence, obj map[string]any) {
-	it := &unstructured.Unstructured{Object: obj}
-	cn := &CiliumNode{Name: it.GetName()}
-	cidrs, _, _ := unstructured.NestedStringSlice(it.Object, "spec", "ipam", "podCIDRs")
-	for _, c := range cidrs {
-		if p, err := netip.ParsePrefix(c); err == nil {
-			cn.PodCIDRs = append(cn.PodCIDRs, p.Masked())
-		}
-	}
-	addrs, _, _ := unstructured.NestedSlice(it.Object, "spec", "addresses")
-	for _, a := range addrs {
-		am, _ := a.(map[string]any)
-		ip, err := netip.ParseAddr(fmt.Sprint(am["ip"]))
-		if err != nil {
-			continue
-		}
-		switch am["type"] {
-		case "CiliumInternalIP":
-			cn.CiliumInternalIP = append(cn.CiliumInternalIP, ip)
-		case "InternalIP":
-			cn.InternalIPs = append(cn.InternalIPs, ip)
-		}
-	}
-	// multi-pool IPAM: spec.ipam.pools.allocated[].cidrs, per pool
-	pools, _, _ := unstructured.NestedSlice(it.Object, "spec", "ipam", "pools", "allocated")
-	for _, pl := range pools {
-		pm, _ := pl.(map[string]any)
-		cs, _ := pm["cidrs"].([]any)
-		for _, c := range cs {
-			if p, err := netip.ParsePrefix(fmt.Sprint(c)); err == nil {
-				cn.PoolCIDRs = append(cn.PoolCIDRs, p.Masked())
-			}
-		}
-	}
-	for _, k := range []string{"ipv4", "ipv6"} {
-		if s, ok, _ := unstructured.NestedString(it.Object, "spec", "health", k); ok {
-			if ip, err := netip.ParseAddr(s); err == nil {
-				cn.HealthIPs = append(cn.HealthIPs, ip)
-			}
-		}
-	}
-	used, _, _ := unstructured.NestedMap(it.Object, "status", "ipam", "used")
-	cn.Used = len(used)
-	ev.CiliumNodes[cn.Name] = cn
-}
-
 func (g *gatherer) readServiceCIDRs(ctx context.Context, ev *Evidence) {
 	list, err := g.dynamic.Resource(GVRServiceCIDRs).List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -486,4 +269,27 @@ func reason(err error) string {
 		return "unauthorized"
 	}
 	return err.Error()
+}
+
+func (g *gatherer) readAntreaConfig(ctx context.Context, ev *Evidence) *AntreaConfig {
+	d := g.configMap(ctx, ev, "kube-system", "antrea-config")
+	if d == nil {
+		return nil
+	}
+	c := AntreaConfig{TrafficEncapMode: "encap", TunnelType: "geneve"} // Antrea's defaults
+	var conf struct {
+		TrafficEncapMode string `json:"trafficEncapMode"`
+		TunnelType       string `json:"tunnelType"`
+	}
+	if err := yaml.Unmarshal([]byte(d["antrea-agent.conf"]), &conf); err != nil {
+		ev.Unknown = append(ev.Unknown, "ConfigMap kube-system/antrea-config: antrea-agent.conf does not parse")
+		return &c
+	}
+	if conf.TrafficEncapMode != "" {
+		c.TrafficEncapMode = conf.TrafficEncapMode
+	}
+	if conf.TunnelType != "" {
+		c.TunnelType = conf.TunnelType
+	}
+	return &c
 }

@@ -18,10 +18,10 @@ CIDR            NODE-MASK   NODE-CIDRS   FREE   NO-CIDR   HOLES   USED          
 10.244.0.0/16   /24         2/256        254    1         0       [..........]   1%   kubeadm-config
 
 NODES
-NODE     POD-CIDRS       IPS     USABLE   MAX-PODS   BINDS-FIRST   USED
-node-1   10.244.0.0/24   2/110   253      110        max-pods      [..........]   2%
-node-2   10.244.1.0/24   1/110   253      110        max-pods      [..........]   1%
-node-3   -               0/0     0        110        no pod CIDR   [..........]   0%
+NODE     POD-CIDRS       IPS     USABLE   MAX-PODS   HOST-NET   BINDS-FIRST   USED
+node-1   10.244.0.0/24   2/109   253      110        1          max-pods      [..........]   2%
+node-2   10.244.1.0/24   1/110   253      110        0          max-pods      [..........]   1%
+node-3   -               0/0     0        110        0          no pod CIDR   [..........]   0%
 
 SERVICE CIDRS
 CIDR           CLUSTER-IPS   USED                SOURCE           COUNT

@@ -17,7 +17,7 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/cluster"
 	"github.com/podnet/kubectl-podnet/internal/report"
 )
 
@@ -87,7 +87,7 @@ func fakeFactory(objs []runtime.Object) ClientFactory {
 		if flags.Namespace != nil && *flags.Namespace != "" {
 			ns, explicit = *flags.Namespace, true
 		}
-		return &Clients{Clients: inspect.Clients{Kube: kube, Dynamic: dyn, Discovery: kube.Discovery()}, Server: "https://127.0.0.1:6443", Namespace: ns, NamespaceExplicit: explicit}, nil
+		return &Clients{Clients: cluster.Clients{Kube: kube, Dynamic: dyn, Discovery: kube.Discovery()}, Server: "https://127.0.0.1:6443", Namespace: ns, NamespaceExplicit: explicit}, nil
 	}
 }
 

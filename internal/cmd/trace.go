@@ -415,7 +415,11 @@ func (o *TraceOptions) resolve(ctx context.Context, arg string) (trace.Endpoint,
 		cluster.GatherNeeds(ctx, o.clients.Clients, &inv.Evidence, needs, nil)
 		for _, nn := range netmodel.Resolve(inv).Nodes {
 			for _, c := range nn.PodCIDRs {
-				if c.Contains(ip) {
+				switch {
+				case !c.Contains(ip):
+				case nn.Source == netmodel.SourceSpec:
+					owner = fmt.Sprintf("it is in node %s's pod CIDR %s", nn.Name, c)
+				default:
 					owner = fmt.Sprintf("it is in node %s's pod CIDR %s (%s)", nn.Name, c, nn.Source)
 				}
 			}

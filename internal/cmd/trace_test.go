@@ -21,7 +21,7 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/cluster"
 	"github.com/podnet/kubectl-podnet/internal/probe"
 )
 
@@ -114,7 +114,7 @@ func TestTraceReadsLittle(t *testing.T) {
 	kube := fake.NewClientset(flannelCluster()...)
 	factory := func(*genericclioptions.ConfigFlags) (*Clients, error) {
 		dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{})
-		return &Clients{Clients: inspect.Clients{Kube: kube, Dynamic: dyn, Discovery: kube.Discovery()}, Namespace: "default"}, nil
+		return &Clients{Clients: cluster.Clients{Kube: kube, Dynamic: dyn, Discovery: kube.Discovery()}, Namespace: "default"}, nil
 	}
 	streams, _, _, _ := genericiooptions.NewTestIOStreams()
 	root := newCmdRoot(genericclioptions.NewConfigFlags(false), streams, factory)

@@ -80,7 +80,7 @@ func TestParseConnect(t *testing.T) {
 		{"nc: bad address 'x'\n", "1", "error"},
 	}
 	for _, tt := range tests {
-		if got := ParseConnect("10.244.1.5:80", tt.out, tt.exit); got.Result != tt.want {
+		if got := ParseConnect("10.244.1.5:80", tt.out, tt.exit); got.Result != Connection(tt.want) {
 			t.Errorf("%q exit %s: %s, want %s", tt.out, tt.exit, got.Result, tt.want)
 		}
 	}

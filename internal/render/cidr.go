@@ -52,9 +52,11 @@ func CIDRUsage(w io.Writer, u *report.CIDRUsage, p Palette) error {
 	section("NODES")
 	var rows [][]string
 	for _, n := range u.Nodes {
-		rows = append(rows, []string{n.Name, joinOrDash(n.CIDRs), fmt.Sprintf("%d/%s", n.Used, count(n.Capacity)), count(n.Usable), fmt.Sprint(n.MaxPods), string(n.Binding), bar(n.Utilisation, p, u.Settings)})
+		rows = append(rows, []string{n.Name, joinOrDash(n.CIDRs), fmt.Sprintf("%d/%s", n.Used, count(n.Capacity)), count(n.Usable), fmt.Sprint(n.MaxPods), fmt.Sprint(n.HostNetworkPods), string(n.Binding), bar(n.Utilisation, p, u.Settings)})
 	}
-	table([]string{"NODE", "POD-CIDRS", "IPS", "USABLE", "MAX-PODS", "BINDS-FIRST", "USED"}, rows)
+	// IPS is pod IPs in use of those the node can hold: the lower of its usable addresses and its
+	// max pods less its host-network pods (which take a max-pods slot and no address)
+	table([]string{"NODE", "POD-CIDRS", "IPS", "USABLE", "MAX-PODS", "HOST-NET", "BINDS-FIRST", "USED"}, rows)
 	if len(u.Services) > 0 {
 		section("SERVICE CIDRS")
 		var rows [][]string

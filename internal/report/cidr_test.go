@@ -6,50 +6,55 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/podnet/kubectl-podnet/internal/cluster"
+	"github.com/podnet/kubectl-podnet/internal/netmodel"
 	corev1 "k8s.io/api/core/v1"
 )
 
 // kubenetInventory is an AKS kubenet cluster: a /22 cluster CIDR with /24 per node, three nodes
 // holding CIDRs (one released in the middle), one starved.
-func kubenetInventory() *Inventory {
-	node := func(name, cidr string) Node {
-		n := Node{Name: name, Ready: "Ready", ProviderID: "azure:///subscriptions/x/" + name, AllocatablePods: 110, NetworkUnavail: &Condition{Status: "False", Reason: "RouteCreated"}}
+func kubenetInventory() *cluster.Inventory {
+	node := func(name, cidr string) cluster.Node {
+		n := cluster.Node{Name: name, Ready: "Ready", ProviderID: "azure:///subscriptions/x/" + name, AllocatablePods: 110, NetworkUnavail: &cluster.Condition{Status: "False", Reason: "RouteCreated"}}
 		if cidr != "" {
 			n.PodCIDRs = prefixes(cidr)
 		}
 		return n
 	}
-	inv := &Inventory{
-		Nodes: []Node{node("a", "10.244.0.0/24"), node("b", "10.244.2.0/24"), node("c", "10.244.3.0/24"), node("d", "")},
-		Evidence: Evidence{
-			KubeProxy:        &KubeProxyConfig{Mode: "iptables", ClusterCIDR: "10.244.0.0/22"},
-			ServiceCIDRs:     []ServiceCIDR{{Name: "kubernetes", CIDRs: []string{"10.0.0.0/28"}}},
+	inv := &cluster.Inventory{
+		Nodes: []cluster.Node{node("a", "10.244.0.0/24"), node("b", "10.244.2.0/24"), node("c", "10.244.3.0/24"), node("d", "")},
+		Evidence: cluster.Evidence{
+			KubeProxy:        &cluster.KubeProxyConfig{Mode: "iptables", ClusterCIDR: "10.244.0.0/22"},
+			ServiceCIDRs:     []cluster.ServiceCIDR{{Name: "kubernetes", CIDRs: []string{"10.0.0.0/28"}}},
 			CIDRNotAvailable: map[string]string{"d": "Node d status is now: CIDRNotAvailable"},
 		},
 	}
 	for i := 0; i < 100; i++ { // node a is nearly full of pods
-		inv.Pods = append(inv.Pods, Pod{Namespace: "x", Name: fmt.Sprintf("p%d", i), Node: "a", IPs: addrs(fmt.Sprintf("10.244.0.%d", i+2)), Phase: corev1.PodRunning})
+		inv.Pods = append(inv.Pods, cluster.Pod{Namespace: "x", Name: fmt.Sprintf("p%d", i), Node: "a", IPs: addrs(fmt.Sprintf("10.244.0.%d", i+2)), Phase: corev1.PodRunning})
 	}
 	inv.Pods = append(inv.Pods,
-		Pod{Namespace: "x", Name: "done", Node: "b", IPs: addrs("10.244.2.9"), Phase: corev1.PodSucceeded},
-		Pod{Namespace: "x", Name: "host", Node: "b", IPs: addrs("10.224.0.5"), HostNetwork: true, Phase: corev1.PodRunning},
-		Pod{Namespace: "x", Name: "q", Node: "b", IPs: addrs("10.244.2.10"), Phase: corev1.PodRunning})
+		cluster.Pod{Namespace: "x", Name: "done", Node: "b", IPs: addrs("10.244.2.9"), Phase: corev1.PodSucceeded},
+		cluster.Pod{Namespace: "x", Name: "host", Node: "b", IPs: addrs("10.224.0.5"), HostNetwork: true, Phase: corev1.PodRunning},
+		cluster.Pod{Namespace: "x", Name: "q", Node: "b", IPs: addrs("10.244.2.10"), Phase: corev1.PodRunning})
 	return inv
 }
 
 func TestCIDRUsageKubenet(t *testing.T) {
-	x := &CIDRExtra{CountedFrom: "IPAddress objects", ClusterIPs: addrs("10.0.0.1", "10.0.0.10", "10.0.0.11", "10.0.0.12", "10.0.0.13", "10.0.0.14", "10.0.0.15", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6", "10.96.0.1")}
-	u := BuildCIDRUsage(kubenetInventory(), x, CIDRUsageConfig{WarnAt: 80})
+	x := &cluster.ClusterIPs{CountedFrom: "IPAddress objects", Addresses: addrs("10.0.0.1", "10.0.0.10", "10.0.0.11", "10.0.0.12", "10.0.0.13", "10.0.0.14", "10.0.0.15", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6", "10.96.0.1")}
+	inv := kubenetInventory()
+	u := BuildCIDRUsage(inv, netmodel.Resolve(inv), x, CIDRUsageConfig{WarnAt: 80})
 
 	wantRanges := []RangeUsage{{CIDR: "10.244.0.0/22", Source: "kube-proxy clusterCIDR", NodeMask: 24, Slots: 4, Allocated: 3, Free: 1, Holes: 1, Starved: []string{"d"}, Utilisation: 0.75}}
 	if diff := cmp.Diff(wantRanges, u.Ranges); diff != "" {
 		t.Errorf("ranges (-want +got):\n%s", diff)
 	}
+	hl := "host-local IPAM loses the network, gateway and broadcast addresses"
+	// node b runs a host-network pod: it takes one of the 110 max-pods slots and no address
 	wantNodes := []NodeUsage{
-		{Name: "a", CIDRs: []string{"10.244.0.0/24"}, Source: "spec.podCIDRs", Usable: 253, Used: 100, MaxPods: 110, Capacity: 110, Binding: "max-pods", Utilisation: 100.0 / 110},
-		{Name: "b", CIDRs: []string{"10.244.2.0/24"}, Source: "spec.podCIDRs", Usable: 253, Used: 1, MaxPods: 110, Capacity: 110, Binding: "max-pods", Utilisation: 1.0 / 110},
-		{Name: "c", CIDRs: []string{"10.244.3.0/24"}, Source: "spec.podCIDRs", Usable: 253, Used: 0, MaxPods: 110, Capacity: 110, Binding: "max-pods"},
-		{Name: "d", CIDRs: []string{}, Source: "none", Usable: 0, Used: 0, MaxPods: 110, Capacity: 0, Binding: "no pod CIDR"},
+		{Name: "a", CIDRs: []string{"10.244.0.0/24"}, Source: "spec.podCIDRs", Usable: 253, AddressSource: hl, Used: 100, MaxPods: 110, Capacity: 110, Binding: "max-pods", Utilisation: 100.0 / 110},
+		{Name: "b", CIDRs: []string{"10.244.2.0/24"}, Source: "spec.podCIDRs", Usable: 253, AddressSource: hl, Used: 1, MaxPods: 110, HostNetworkPods: 1, Capacity: 109, Binding: "max-pods", Utilisation: 1.0 / 109},
+		{Name: "c", CIDRs: []string{"10.244.3.0/24"}, Source: "spec.podCIDRs", Usable: 253, AddressSource: hl, Used: 0, MaxPods: 110, Capacity: 110, Binding: "max-pods"},
+		{Name: "d", CIDRs: []string{}, Source: "none", Usable: 0, AddressSource: hl, Used: 0, MaxPods: 110, Capacity: 0, Binding: "no pod CIDR"},
 	}
 	if diff := cmp.Diff(wantNodes, u.Nodes); diff != "" {
 		t.Errorf("nodes (-want +got):\n%s", diff)
@@ -77,12 +82,12 @@ func TestCIDRUsageKubenet(t *testing.T) {
 
 func TestCIDRUsageRouteCap(t *testing.T) {
 	// 380 kubenet nodes on Azure have used 95% of the 400 routes, whatever the CIDR allows
-	inv := &Inventory{Evidence: Evidence{KubeProxy: &KubeProxyConfig{ClusterCIDR: "10.0.0.0/8"}}}
+	inv := &cluster.Inventory{Evidence: cluster.Evidence{KubeProxy: &cluster.KubeProxyConfig{ClusterCIDR: "10.0.0.0/8"}}}
 	for i := 0; i < 380; i++ {
-		inv.Nodes = append(inv.Nodes, Node{Name: fmt.Sprintf("n%d", i), Ready: "Ready", ProviderID: "azure:///x", AllocatablePods: 110,
+		inv.Nodes = append(inv.Nodes, cluster.Node{Name: fmt.Sprintf("n%d", i), Ready: "Ready", ProviderID: "azure:///x", AllocatablePods: 110,
 			PodCIDRs: []netip.Prefix{netip.MustParsePrefix(fmt.Sprintf("10.%d.%d.0/24", i/256, i%256))}})
 	}
-	u := BuildCIDRUsage(inv, &CIDRExtra{}, CIDRUsageConfig{WarnAt: 80, PlanNodes: 450})
+	u := BuildCIDRUsage(inv, netmodel.Resolve(inv), &cluster.ClusterIPs{}, CIDRUsageConfig{WarnAt: 80, PlanNodes: 450})
 	route := u.Limits[0]
 	if route.Used != 380 || route.Utilisation != 0.95 {
 		t.Errorf("route table = %+v, want 380 of 400 (95%%)", route)
@@ -99,7 +104,7 @@ func TestCIDRUsageRouteCap(t *testing.T) {
 func TestCIDRUsagePlan(t *testing.T) {
 	inv := kubenetInventory()
 	inv.Evidence.KubeProxy.ClusterCIDR = "10.244.0.0/16"
-	u := BuildCIDRUsage(inv, &CIDRExtra{}, CIDRUsageConfig{WarnAt: 80, PlanNodes: 300, PlanMax: 250})
+	u := BuildCIDRUsage(inv, netmodel.Resolve(inv), &cluster.ClusterIPs{}, CIDRUsageConfig{WarnAt: 80, PlanNodes: 300, PlanMax: 250})
 	want := &PlanResult{Nodes: 300, MaxPods: 250, NodeMask: 24, Holds: false, Binding: "node CIDRs (/24) in cluster CIDR 10.244.0.0/16",
 		Smallest: []string{"10.244.0.0/15"},
 		Checks: []PlanCheck{
@@ -113,28 +118,29 @@ func TestCIDRUsagePlan(t *testing.T) {
 		t.Errorf("plan (-want +got):\n%s", diff)
 	}
 	// a /25 node mask cannot hold 250 pods
-	u = BuildCIDRUsage(inv, &CIDRExtra{}, CIDRUsageConfig{WarnAt: 80, PlanNodes: 100, PlanMax: 250, PlanMask: 25})
+	u = BuildCIDRUsage(inv, netmodel.Resolve(inv), &cluster.ClusterIPs{}, CIDRUsageConfig{WarnAt: 80, PlanNodes: 100, PlanMax: 250, PlanMask: 25})
 	if u.Plan.Holds || u.Plan.Binding != "pod addresses in a /25 node CIDR" {
 		t.Errorf("plan /25 for 250 pods: holds %v, binds first %q", u.Plan.Holds, u.Plan.Binding)
 	}
 }
 
 func TestCIDRUsageCalicoAndCilium(t *testing.T) {
-	inv := &Inventory{
-		Nodes: []Node{
-			{Name: "c1", Ready: "Ready", AllocatablePods: 110, Annotations: map[string]string{annCalicoVXLANTunnel: "192.168.1.0"}},
-			{Name: "c2", Ready: "Ready", AllocatablePods: 110, Annotations: map[string]string{annCalicoVXLANTunnel: "192.168.1.64"}},
+	inv := &cluster.Inventory{
+		Nodes: []cluster.Node{
+			{Name: "c1", Ready: "Ready", AllocatablePods: 110, Annotations: map[string]string{"projectcalico.org/IPv4VXLANTunnelAddr": "192.168.1.0"}},
+			{Name: "c2", Ready: "Ready", AllocatablePods: 110, Annotations: map[string]string{"projectcalico.org/IPv4VXLANTunnelAddr": "192.168.1.64"}},
 		},
-		Evidence: Evidence{
-			CalicoPools: []CalicoPool{{Name: "p", CIDR: "192.168.1.0/24", BlockSize: 26, VXLANMode: "Always"}, {Name: "old", CIDR: "172.20.0.0/24", BlockSize: 26, Disabled: true}},
-			CalicoBlocks: []CalicoBlock{
+		Evidence: cluster.Evidence{
+			MaxBlocksPerHost: 2,
+			CalicoPools:      []cluster.CalicoPool{{Name: "p", CIDR: "192.168.1.0/24", BlockSize: 26, VXLANMode: "Always"}, {Name: "old", CIDR: "172.20.0.0/24", BlockSize: 26, Disabled: true}},
+			CalicoBlocks: []cluster.CalicoBlock{
 				{CIDR: netip.MustParsePrefix("192.168.1.0/26"), Node: "c1", Allocated: 60, Borrowed: 2},
 				{CIDR: netip.MustParsePrefix("192.168.1.64/26"), Node: "c2", Allocated: 10},
 				{CIDR: netip.MustParsePrefix("192.168.1.128/26"), Node: "c1", Allocated: 3},
 			},
 		},
 	}
-	u := BuildCIDRUsage(inv, &CIDRExtra{MaxBlocksPerHost: 2}, CIDRUsageConfig{WarnAt: 80})
+	u := BuildCIDRUsage(inv, netmodel.Resolve(inv), &cluster.ClusterIPs{}, CIDRUsageConfig{WarnAt: 80})
 	want := []PoolUsage{
 		{Name: "p", CIDR: "192.168.1.0/24", BlockSize: 26, Addresses: 256, Allocated: 73, Borrowed: 2, Blocks: 3, MaxBlocks: 4, BlocksBy: map[string]int{"c1": 2, "c2": 1}, Utilisation: 0.75},
 		{Name: "old", CIDR: "172.20.0.0/24", BlockSize: 26, Disabled: true, Addresses: 256, MaxBlocks: 4, BlocksBy: map[string]int{}},
@@ -153,15 +159,15 @@ func TestCIDRUsageCalicoAndCilium(t *testing.T) {
 		t.Errorf("Calico pools are not cluster CIDRs carved into node CIDRs: %+v", u.Ranges)
 	}
 
-	cil := &Inventory{
-		Nodes: []Node{{Name: "n1", Ready: "Ready", AllocatablePods: 110}},
-		Pods:  []Pod{{Namespace: "x", Name: "p", Node: "n1", IPs: addrs("10.0.1.20"), Phase: corev1.PodRunning}},
-		Evidence: Evidence{
-			Cilium:      &CiliumConfig{IPAM: "cluster-pool", ClusterPoolCIDRs: []string{"10.0.0.0/16"}, ClusterPoolMaskSize: 24, RoutingMode: "tunnel", TunnelProtocol: "vxlan"},
-			CiliumNodes: map[string]*CiliumNode{"n1": {Name: "n1", PodCIDRs: prefixes("10.0.1.0/24"), Used: 3}},
+	cil := &cluster.Inventory{
+		Nodes: []cluster.Node{{Name: "n1", Ready: "Ready", AllocatablePods: 110}},
+		Pods:  []cluster.Pod{{Namespace: "x", Name: "p", Node: "n1", IPs: addrs("10.0.1.20"), Phase: corev1.PodRunning}},
+		Evidence: cluster.Evidence{
+			Cilium:      &cluster.CiliumConfig{IPAM: "cluster-pool", ClusterPoolCIDRs: []string{"10.0.0.0/16"}, ClusterPoolMaskSize: 24, RoutingMode: "tunnel", TunnelProtocol: "vxlan"},
+			CiliumNodes: map[string]*cluster.CiliumNode{"n1": {Name: "n1", PodCIDRs: prefixes("10.0.1.0/24"), Used: 3}},
 		},
 	}
-	u = BuildCIDRUsage(cil, &CIDRExtra{}, CIDRUsageConfig{WarnAt: 80})
+	u = BuildCIDRUsage(cil, netmodel.Resolve(cil), &cluster.ClusterIPs{}, CIDRUsageConfig{WarnAt: 80})
 	if r := u.Ranges[0]; r.CIDR != "10.0.0.0/16" || r.NodeMask != 24 || r.Slots != 256 || r.Allocated != 1 {
 		t.Errorf("cilium cluster-pool range = %+v", r)
 	}

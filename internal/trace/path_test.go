@@ -8,16 +8,27 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/cluster"
+	"github.com/podnet/kubectl-podnet/internal/netmodel"
 	"github.com/podnet/kubectl-podnet/internal/probe"
 )
 
-func node(name, ip, cidr string, ann map[string]string) *inspect.Node {
-	n := &inspect.Node{Name: name, Ready: "Ready", InternalIPs: []netip.Addr{netip.MustParseAddr(ip)}, Annotations: ann}
+func node(name, ip, cidr string, ann map[string]string) *cluster.Node {
+	n := &cluster.Node{Name: name, Ready: "Ready", InternalIPs: []netip.Addr{netip.MustParseAddr(ip)}, Annotations: ann}
 	if cidr != "" {
 		n.PodCIDRs = []netip.Prefix{netip.MustParsePrefix(cidr)}
 	}
 	return n
+}
+
+// resolved resolves the nodes with the evidence, as a run does.
+func resolved(nodes map[string]*cluster.Node, ev *cluster.Evidence) map[string]*netmodel.NodeNetwork {
+	out := map[string]*netmodel.NodeNetwork{}
+	for name, n := range nodes {
+		nn := netmodel.ResolveNode(n, ev, nil)
+		out[name] = &nn
+	}
+	return out
 }
 
 func pod(ns, name, ip, nodeName string) Endpoint {
@@ -38,11 +49,11 @@ func summary(p *Path) []string {
 
 func TestFlannelVXLANCrossNode(t *testing.T) {
 	flannel := map[string]string{"flannel.alpha.coreos.com/backend-type": "vxlan"}
-	nodes := map[string]*inspect.Node{
+	nodes := map[string]*cluster.Node{
 		"a": node("a", "192.168.56.11", "10.244.0.0/24", flannel),
 		"b": node("b", "192.168.56.12", "10.244.1.0/24", flannel),
 	}
-	p, err := Build(pod("shop", "web-1", "10.244.0.5", "a"), pod("shop", "db-0", "10.244.1.7", "b"), nodes, &inspect.Evidence{})
+	p, err := Build(pod("shop", "web-1", "10.244.0.5", "a"), pod("shop", "db-0", "10.244.1.7", "b"), resolved(nodes, &cluster.Evidence{}), &cluster.Evidence{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,8 +78,8 @@ func TestFlannelVXLANCrossNode(t *testing.T) {
 
 func TestCalicoSameNodeNamesTheDevice(t *testing.T) {
 	calico := map[string]string{"projectcalico.org/IPv4IPIPTunnelAddr": "192.168.1.0"}
-	nodes := map[string]*inspect.Node{"a": node("a", "10.0.0.11", "", calico)}
-	p, err := Build(pod("shop", "web-1", "192.168.1.5", "a"), pod("shop", "db-0", "192.168.1.6", "a"), nodes, &inspect.Evidence{})
+	nodes := map[string]*cluster.Node{"a": node("a", "10.0.0.11", "", calico)}
+	p, err := Build(pod("shop", "web-1", "192.168.1.5", "a"), pod("shop", "db-0", "192.168.1.6", "a"), resolved(nodes, &cluster.Evidence{}), &cluster.Evidence{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,8 +102,8 @@ func TestKubenetOnAzureGoesThroughTheRouteTable(t *testing.T) {
 	a := node("a", "10.224.0.4", "10.244.0.0/24", nil)
 	b := node("b", "10.224.0.5", "10.244.2.0/24", nil)
 	a.ProviderID, b.ProviderID = "azure:///x/a", "azure:///x/b"
-	a.NetworkUnavail = &inspect.Condition{Status: "False", Reason: "RouteCreated"}
-	p, err := Build(pod("x", "p", "10.244.0.9", "a"), pod("x", "q", "10.244.2.9", "b"), map[string]*inspect.Node{"a": a, "b": b}, &inspect.Evidence{})
+	a.NetworkUnavail = &cluster.Condition{Status: "False", Reason: "RouteCreated"}
+	p, err := Build(pod("x", "p", "10.244.0.9", "a"), pod("x", "q", "10.244.2.9", "b"), resolved(map[string]*cluster.Node{"a": a, "b": b}, &cluster.Evidence{}), &cluster.Evidence{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,8 +114,8 @@ func TestKubenetOnAzureGoesThroughTheRouteTable(t *testing.T) {
 }
 
 func TestMixedFamiliesRefused(t *testing.T) {
-	nodes := map[string]*inspect.Node{"a": node("a", "10.0.0.1", "10.244.0.0/24", nil)}
-	_, err := Build(pod("x", "p", "10.244.0.9", "a"), pod("x", "q", "fd00::9", "a"), nodes, &inspect.Evidence{})
+	nodes := map[string]*cluster.Node{"a": node("a", "10.0.0.1", "10.244.0.0/24", nil)}
+	_, err := Build(pod("x", "p", "10.244.0.9", "a"), pod("x", "q", "fd00::9", "a"), resolved(nodes, &cluster.Evidence{}), &cluster.Evidence{})
 	if err == nil || !strings.Contains(err.Error(), "different address families") {
 		t.Errorf("error = %v", err)
 	}
@@ -145,11 +156,11 @@ func TestCiliumAndHostNetworkPaths(t *testing.T) {
 	cilium := map[string]string{"network.cilium.io/ipv4-cilium-host": "10.0.1.93"}
 	a := node("a", "172.18.0.11", "", cilium)
 	b := node("b", "172.18.0.12", "", map[string]string{"network.cilium.io/ipv4-cilium-host": "10.0.2.93"})
-	ev := &inspect.Evidence{CiliumNodes: map[string]*inspect.CiliumNode{
+	ev := &cluster.Evidence{CiliumNodes: map[string]*cluster.CiliumNode{
 		"a": {Name: "a", PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.1.0/24")}, CiliumInternalIP: []netip.Addr{netip.MustParseAddr("10.0.1.93")}},
 		"b": {Name: "b", PodCIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.2.0/24")}, CiliumInternalIP: []netip.Addr{netip.MustParseAddr("10.0.2.93")}},
-	}, Cilium: &inspect.CiliumConfig{RoutingMode: "tunnel", TunnelProtocol: "vxlan"}}
-	p, err := Build(pod("x", "p", "10.0.1.5", "a"), pod("x", "q", "10.0.2.5", "b"), map[string]*inspect.Node{"a": a, "b": b}, ev)
+	}, Cilium: &cluster.CiliumConfig{RoutingMode: "tunnel", TunnelProtocol: "vxlan"}}
+	p, err := Build(pod("x", "p", "10.0.1.5", "a"), pod("x", "q", "10.0.2.5", "b"), resolved(map[string]*cluster.Node{"a": a, "b": b}, ev), ev)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,12 +171,12 @@ func TestCiliumAndHostNetworkPaths(t *testing.T) {
 		}
 	}
 	want := []string{"pod x/p: 10.0.2.5 via 10.0.1.93 dev eth0", "node a: 10.0.2.5 via <gateway> dev cilium_host", "node b: 10.0.2.5 via <gateway> dev cilium_host"}
-	if p.Network.Model != inspect.ModelCilium || !cmp.Equal(want, lookups) {
+	if p.Network.Model != netmodel.Cilium || !cmp.Equal(want, lookups) {
 		t.Errorf("model %s, lookups %q, want %q", p.Network, lookups, want)
 	}
 	host := pod("kube-system", "agent", "192.168.56.11", "a")
 	host.HostNetwork, host.IP = true, netip.MustParseAddr("172.18.0.11")
-	p, err = Build(host, pod("x", "q", "10.0.2.5", "b"), map[string]*inspect.Node{"a": a, "b": b}, ev)
+	p, err = Build(host, pod("x", "q", "10.0.2.5", "b"), resolved(map[string]*cluster.Node{"a": a, "b": b}, ev), ev)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +189,7 @@ func TestVerifyKubenetCloudAndFailures(t *testing.T) {
 	a := node("a", "10.224.0.4", "10.244.0.0/24", nil)
 	b := node("b", "10.224.0.5", "10.244.2.0/24", nil)
 	a.ProviderID, b.ProviderID = "azure:///x/a", "azure:///x/b"
-	p, err := Build(pod("x", "p", "10.244.0.9", "a"), pod("x", "q", "10.244.2.9", "b"), map[string]*inspect.Node{"a": a, "b": b}, &inspect.Evidence{})
+	p, err := Build(pod("x", "p", "10.244.0.9", "a"), pod("x", "q", "10.244.2.9", "b"), resolved(map[string]*cluster.Node{"a": a, "b": b}, &cluster.Evidence{}), &cluster.Evidence{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +213,7 @@ func TestVerifyKubenetCloudAndFailures(t *testing.T) {
 	v := p.Verify(obs)
 	var statuses []string
 	for _, c := range v.Checks {
-		statuses = append(statuses, c.In+" "+c.Status)
+		statuses = append(statuses, c.In+" "+string(c.Status))
 	}
 	want := []string{"pod x/p failed", "node a ok", "cloud not-probed", "node b mismatch"}
 	if !cmp.Equal(want, statuses) || v.Mismatches != 1 {

@@ -10,7 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
-	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/cluster"
+	"github.com/podnet/kubectl-podnet/internal/netmodel"
 )
 
 func np(ns, name string, sel map[string]string, types []networkingv1.PolicyType, in []networkingv1.NetworkPolicyIngressRule, eg []networkingv1.NetworkPolicyEgressRule) networkingv1.NetworkPolicy {
@@ -43,7 +44,7 @@ func TestPolicyVerdicts(t *testing.T) {
 		{IPBlock: &networkingv1.IPBlock{CIDR: "10.244.0.0/16", Except: []string{"10.244.1.0/24"}}}}}})
 	rangePorts := np("shop", "db-range", map[string]string{"app": "db"}, ingress, []networkingv1.NetworkPolicyIngressRule{{
 		Ports: []networkingv1.NetworkPolicyPort{{Protocol: ptr.To(corev1.ProtocolTCP), Port: ptr.To(intstr.FromInt32(5000)), EndPort: ptr.To(int32(6000))}}}}, nil)
-	calico := inspect.Network{Model: inspect.ModelCalico, Mode: "vxlan"}
+	calico := netmodel.Network{Model: netmodel.Calico}.Descriptor().Policy(&cluster.Evidence{})
 	tests := []struct {
 		name     string
 		src, dst PolicyPeer
@@ -66,7 +67,7 @@ func TestPolicyVerdicts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := Verdict(tt.src, tt.dst, tt.port, tt.policies, ns, calico)
-			if v.Verdict != tt.want {
+			if v.Verdict != Result(tt.want) {
 				t.Errorf("verdict = %s, want %s", v, tt.want)
 			}
 		})
@@ -75,7 +76,7 @@ func TestPolicyVerdicts(t *testing.T) {
 	if len(v.Ingress.Selecting) != 2 || len(v.Ingress.Allowing) != 1 || v.Ingress.Allowing[0] != "shop/db-from-web" {
 		t.Errorf("ingress = %+v", v.Ingress)
 	}
-	if got := Verdict(web, db, pg, nil, ns, inspect.Network{Model: inspect.ModelFlannel}).Enforced; got[:3] != "no:" {
+	if got := Verdict(web, db, pg, nil, ns, netmodel.Network{Model: netmodel.Flannel}.Descriptor().Policy(&cluster.Evidence{})).Enforced; got.State != netmodel.NotEnforced {
 		t.Errorf("flannel enforcement = %q", got)
 	}
 }

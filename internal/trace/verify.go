@@ -111,6 +111,8 @@ type tunnelDevice struct {
 	in, device string
 	encap      *Encap
 	local      string // the outer address this end should use
+	// localIsInternalIP: that address is the node's InternalIP (not one its CNI publishes)
+	localIsInternalIP bool
 }
 
 // tunnelDevices are the tunnel's two ends: the device on the source's node and on the
@@ -127,10 +129,10 @@ func (p *Path) tunnelDevices() []tunnelDevice {
 	if enc == nil {
 		return nil
 	}
-	out := []tunnelDevice{{in: srcIn, device: enc.Device, encap: enc, local: enc.OuterSrc}}
+	out := []tunnelDevice{{in: srcIn, device: enc.Device, encap: enc, local: enc.OuterSrc, localIsInternalIP: p.transportIsInternalIP(srcIn)}}
 	for _, h := range p.Hops {
 		if h.Where != srcIn && strings.HasPrefix(h.Where, "node ") && h.Device == enc.Device {
-			out = append(out, tunnelDevice{in: h.Where, device: enc.Device, encap: enc, local: enc.OuterDst})
+			out = append(out, tunnelDevice{in: h.Where, device: enc.Device, encap: enc, local: enc.OuterDst, localIsInternalIP: p.transportIsInternalIP(h.Where)})
 		}
 	}
 	return out
@@ -252,7 +254,7 @@ func describeDevice(d probe.Device) string {
 }
 
 // compareDevice checks a present tunnel device against the model: state, kind, VNI, port and the
-// local address (the node's InternalIP: an agent that picked another interface breaks the tunnel).
+// local address (the node's transport address: an agent that picked another interface breaks the tunnel).
 func compareDevice(td tunnelDevice, d probe.Device) (status Status, reason, cause string) {
 	e := td.encap
 	if !d.Up {
@@ -269,8 +271,11 @@ func compareDevice(td tunnelDevice, d probe.Device) (status Status, reason, caus
 		return StatusMismatch, fmt.Sprintf("VNI %d, not %d", d.VNI, e.VNI), "nodes disagree on the VNI: packets from other nodes are dropped on arrival; align the CNI configuration"
 	case e.Port > 0 && d.Port > 0 && d.Port != e.Port:
 		return StatusMismatch, fmt.Sprintf("UDP port %d, not %d", d.Port, e.Port), "nodes disagree on the VXLAN port, or a firewall rule was written for the other one"
+	case d.Local != "" && td.local != "" && td.local != "?" && d.Local != td.local && td.localIsInternalIP:
+		return StatusMismatch, fmt.Sprintf("local address %s, not the node's InternalIP %s", d.Local, td.local),
+			"the agent picked another interface for the tunnel (several NICs?): other nodes send to the InternalIP; set the agent's interface (flannel --iface, Calico IP_AUTODETECTION_METHOD)"
 	case d.Local != "" && td.local != "" && td.local != "?" && d.Local != td.local:
-		return StatusMismatch, fmt.Sprintf("local address %s, not the node's transport address %s", d.Local, td.local),
+		return StatusMismatch, fmt.Sprintf("local address %s, not %s, the address the CNI publishes for the node", d.Local, td.local),
 			"the agent bound the tunnel to another interface than the address it publishes (several NICs?): other nodes send to " + td.local + "; set the agent's interface (flannel --iface, Calico IP_AUTODETECTION_METHOD)"
 	}
 	return StatusOK, "", ""
@@ -313,4 +318,19 @@ func (p *Path) likelyCause(h Hop, l *Lookup, seen probe.RouteAnswer, ifaces []st
 		return "the destination's own node does not route " + l.Dst + " into a pod: the pod's veth or host route is gone (pod restarted on another node with a stale IP?) or another agent owns the address"
 	}
 	return "the node's routes differ from what " + agent + " programs for this model"
+}
+
+// transportIsInternalIP reports whether the node in the place ("node NAME") is sent its pods'
+// traffic at one of its InternalIPs.
+func (p *Path) transportIsInternalIP(where string) bool {
+	for _, n := range p.Nodes {
+		if "node "+n.Name == where {
+			for _, a := range n.Transport {
+				if !slices.Contains(n.Node().InternalIPs, a) {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }

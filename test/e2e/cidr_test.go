@@ -11,13 +11,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/report"
 )
 
-func cidrUsage(t *testing.T, c *cluster, args ...string) (*inspect.CIDRUsage, result) {
+func cidrUsage(t *testing.T, c *cluster, args ...string) (*report.CIDRUsage, result) {
 	t.Helper()
 	r := c.podnet(t, append([]string{"cidr-usage", "-o", "json"}, args...)...)
-	var u inspect.CIDRUsage
+	var u report.CIDRUsage
 	if err := json.Unmarshal([]byte(r.stdout), &u); err != nil {
 		t.Fatalf("cidr-usage -o json: %v (exit %d, stderr %s)", err, r.code, r.stderr)
 	}

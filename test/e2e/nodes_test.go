@@ -13,7 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/report"
 )
 
 // scenarioWant is what `nodes` must say about a scenario beyond what the raw API data gives.
@@ -56,7 +56,7 @@ func TestNodesOnEveryScenario(t *testing.T) {
 			if r.code != 0 {
 				t.Fatalf("nodes -o json: exit %d\n%s", r.code, r.stderr)
 			}
-			var rep inspect.NodesReport
+			var rep report.NodesReport
 			if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 				t.Fatalf("nodes -o json is not JSON: %v", err)
 			}
@@ -109,7 +109,7 @@ func TestNodesOnEveryScenario(t *testing.T) {
 }
 
 // checkAgainstAPI compares every node row with figures computed here from raw API data.
-func checkAgainstAPI(t *testing.T, c *cluster, rep *inspect.NodesReport) {
+func checkAgainstAPI(t *testing.T, c *cluster, rep *report.NodesReport) {
 	t.Helper()
 	var nodes corev1.NodeList
 	c.kubectlJSON(t, &nodes, "get", "nodes")
@@ -158,7 +158,7 @@ func checkAgainstAPI(t *testing.T, c *cluster, rep *inspect.NodesReport) {
 	if len(rep.Nodes) != len(nodes.Items) {
 		t.Fatalf("report has %d nodes, the API %d", len(rep.Nodes), len(nodes.Items))
 	}
-	byName := map[string]inspect.NodeRow{}
+	byName := map[string]report.NodeRow{}
 	for _, n := range rep.Nodes {
 		byName[n.Name] = n
 	}

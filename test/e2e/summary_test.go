@@ -9,7 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/podnet/kubectl-podnet/internal/inspect"
+	"github.com/podnet/kubectl-podnet/internal/report"
 )
 
 func TestSummaryOnEveryScenario(t *testing.T) {
@@ -21,7 +21,7 @@ func TestSummaryOnEveryScenario(t *testing.T) {
 			if r.code != 0 {
 				t.Fatalf("summary: exit %d: %s", r.code, r.stderr)
 			}
-			var s inspect.Summary
+			var s report.Summary
 			if err := json.Unmarshal([]byte(r.stdout), &s); err != nil {
 				t.Fatalf("summary -o json: %v", err)
 			}

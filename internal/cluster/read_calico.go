@@ -1,0 +1,131 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+func (g *gatherer) readCalico(ctx context.Context, ev *Evidence) {
+	for _, gvr := range []schema.GroupVersionResource{GVRCalicoPoolsV1, GVRCalicoPoolsV3} {
+		if ev.Resources[gvrKey(gvr)] {
+			g.readCalicoPools(ctx, ev, gvr)
+		}
+	}
+	for _, gvr := range []schema.GroupVersionResource{GVRCalicoBlocksV1, GVRCalicoBlocksV3} {
+		if ev.Resources[gvrKey(gvr)] {
+			g.readCalicoBlocks(ctx, ev, gvr)
+		}
+	}
+	for _, gvr := range []schema.GroupVersionResource{GVRCalicoIPAMConfigV1, GVRCalicoIPAMConfigV3} {
+		if ev.Resources[gvrKey(gvr)] {
+			g.readCalicoIPAMConfig(ctx, ev, gvr)
+		}
+	}
+}
+
+func (g *gatherer) readCalicoIPAMConfig(ctx context.Context, ev *Evidence, gvr schema.GroupVersionResource) {
+	list, err := g.dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		ev.Unknown = append(ev.Unknown, fmt.Sprintf("Calico IPAMConfig (%s): %s", gvr.Group, reason(err)))
+		return
+	}
+	for _, it := range list.Items {
+		v, _, _ := unstructured.NestedFieldNoCopy(it.Object, "spec", "maxBlocksPerHost")
+		if n := toInt(v); n > 0 {
+			ev.MaxBlocksPerHost = n
+		}
+	}
+}
+
+func (g *gatherer) readCalicoPools(ctx context.Context, ev *Evidence, gvr schema.GroupVersionResource) {
+	list, err := g.dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		ev.Unknown = append(ev.Unknown, fmt.Sprintf("Calico IPPools (%s/%s): %s", gvr.Group, gvr.Version, reason(err)))
+		return
+	}
+	for _, it := range list.Items {
+		p := CalicoPool{Name: it.GetName(), APIGroup: gvr.Group}
+		p.CIDR, _, _ = unstructured.NestedString(it.Object, "spec", "cidr")
+		bs, found, _ := unstructured.NestedFieldNoCopy(it.Object, "spec", "blockSize")
+		p.BlockSize = toInt(bs)
+		if !found || p.BlockSize == 0 {
+			p.BlockSize = 26
+			if strings.Contains(p.CIDR, ":") {
+				p.BlockSize = 122
+			}
+		}
+		p.IPIPMode, _, _ = unstructured.NestedString(it.Object, "spec", "ipipMode")
+		p.VXLANMode, _, _ = unstructured.NestedString(it.Object, "spec", "vxlanMode")
+		p.NATOutgoing, _, _ = unstructured.NestedBool(it.Object, "spec", "natOutgoing")
+		p.Disabled, _, _ = unstructured.NestedBool(it.Object, "spec", "disabled")
+		p.NodeSelector, _, _ = unstructured.NestedString(it.Object, "spec", "nodeSelector")
+		if p.IPIPMode == "" {
+			p.IPIPMode = "Never"
+		}
+		if p.VXLANMode == "" {
+			p.VXLANMode = "Never"
+		}
+		ev.CalicoPools = append(ev.CalicoPools, p)
+	}
+}
+
+func (g *gatherer) readCalicoBlocks(ctx context.Context, ev *Evidence, gvr schema.GroupVersionResource) {
+	list, err := g.dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		ev.Unknown = append(ev.Unknown, fmt.Sprintf("Calico IPAMBlocks (%s/%s): %s", gvr.Group, gvr.Version, reason(err)))
+		return
+	}
+	seen := map[string]bool{}
+	for _, b := range ev.CalicoBlocks {
+		seen[b.CIDR.String()] = true
+	}
+	for _, it := range list.Items {
+		b, ok := parseCalicoBlock(&it, gvr.Group)
+		if ok && !seen[b.CIDR.String()] {
+			ev.CalicoBlocks = append(ev.CalicoBlocks, b)
+		}
+	}
+}
+
+func parseCalicoBlock(it *unstructured.Unstructured, group string) (CalicoBlock, bool) {
+	b := CalicoBlock{Name: it.GetName(), APIGroup: group}
+	cidr, _, _ := unstructured.NestedString(it.Object, "spec", "cidr")
+	p, err := netip.ParsePrefix(cidr)
+	if err != nil {
+		return b, false
+	}
+	b.CIDR = p.Masked()
+	aff, _, _ := unstructured.NestedString(it.Object, "spec", "affinity")
+	b.Node = strings.TrimPrefix(aff, "host:")
+	if b.Node == aff {
+		b.Node = ""
+	}
+	attrs, _, _ := unstructured.NestedSlice(it.Object, "spec", "attributes")
+	allocs, _, _ := unstructured.NestedSlice(it.Object, "spec", "allocations")
+	for _, a := range allocs {
+		if a == nil {
+			continue
+		}
+		b.Allocated++
+		i := toInt(a)
+		if i < 0 || i >= len(attrs) {
+			continue
+		}
+		am, _ := attrs[i].(map[string]any)
+		sec, _ := am["secondary"].(map[string]any)
+		if n, _ := sec["node"].(string); n != "" && b.Node != "" && n != b.Node {
+			b.Borrowed++
+			if b.BorrowedBy == nil {
+				b.BorrowedBy = map[string]int{}
+			}
+			b.BorrowedBy[n]++
+		}
+	}
+	return b, true
+}
