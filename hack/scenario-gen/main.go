@@ -43,7 +43,8 @@ func main() {
 	if len(os.Args) > 1 {
 		out = os.Args[1]
 	}
-	for _, s := range []scenario{aksKubenet(), flannelVXLAN(), calicoVXLAN(), calicoIPIP(), ciliumVXLAN(), awsVPCCNI(), azureCNIOverlay(), exhausted()} {
+	for _, s := range []scenario{aksKubenet(), flannelVXLAN(), calicoVXLAN(), calicoIPIP(), ciliumVXLAN(), awsVPCCNI(), azureCNIOverlay(), exhausted(),
+		ciliumClusterPool(), awsPrefixDelegation(), azureCNI(), antreaGeneve()} {
 		dir := filepath.Join(out, s.name)
 		must(os.MkdirAll(dir, 0o755))
 		must(os.WriteFile(filepath.Join(dir, "scenario.env"), []byte(s.env), 0o644))

@@ -81,6 +81,13 @@ func TestTraceMatchesKernel(t *testing.T) {
 				{ref(src), "node/" + other.Spec.NodeName},
 				{"node/" + src.Spec.NodeName, ref(other)},
 			}
+			for _, p := range pods {
+				own := slices.ContainsFunc(data.blocks[p.Spec.NodeName], func(b netip.Prefix) bool { return b.Contains(podIPv4(p)) })
+				if n := p.Spec.NodeName; n != src.Spec.NodeName && w.transport[n] != w.nodeIPs[n] && own {
+					pairs = append(pairs, [2]string{ref(src), ref(p)}) // a node reached at its CNI's own address
+					break
+				}
+			}
 			for _, pr := range pairs {
 				p := c.tracePath(t, pr[0], pr[1])
 				checked := w.checkLookups(t, p)
@@ -228,12 +235,15 @@ type world struct {
 	nodeNS  map[string]string // node name -> namespace
 	podNS   map[string]string // ns/name -> namespace
 	nodeIPs map[string]netip.Addr
-	gateway netip.Addr
-	created []string
+	// transport is the address the CNI publishes for the node's tunnels (Calico's node address),
+	// which may differ from its InternalIP: the node then holds it on a second address of eth0
+	transport map[string]netip.Addr
+	gateway   netip.Addr
+	created   []string
 }
 
 func newWorld(t *testing.T, prefix string) *world {
-	w := &world{prefix: prefix, nodeNS: map[string]string{}, podNS: map[string]string{}, nodeIPs: map[string]netip.Addr{}}
+	w := &world{prefix: prefix, nodeNS: map[string]string{}, podNS: map[string]string{}, nodeIPs: map[string]netip.Addr{}, transport: map[string]netip.Addr{}}
 	w.removeAll() // what a killed run may have left, of our own prefix only
 	t.Cleanup(w.removeAll)
 	w.fab = w.netns(t, prefix+"-fab")
@@ -306,6 +316,13 @@ func (w *world) build(t *testing.T, d *clusterData) {
 		sysctl(t, ns, "net.ipv4.ip_forward", "1")
 		sysctl(t, ns, "net.ipv4.conf.all.rp_filter", "0")
 		sysctl(t, ns, "net.ipv4.conf.eth0.rp_filter", "0")
+		w.transport[n.Name] = nodeIPv4(n)
+		if a, err := netip.ParsePrefix(n.Annotations["projectcalico.org/IPv4Address"]); err == nil && strings.HasPrefix(d.model, "calico") && a.Addr() != nodeIPv4(n) {
+			// the address Calico picked (another interface of the node): held, and routed to it
+			w.transport[n.Name] = a.Addr()
+			run(t, "ip", "-n", ns, "addr", "add", a.Addr().String()+"/32", "dev", "eth0")
+			run(t, "ip", "-n", w.fab, "route", "add", a.Addr().String()+"/32", "via", nodeIPv4(n).String())
+		}
 	}
 	for i := range d.nodes {
 		w.buildNode(t, d, &d.nodes[i], i)
@@ -384,7 +401,7 @@ func (w *world) buildNode(t *testing.T, d *clusterData, n *corev1.Node, i int) {
 		dev := "tunl0"
 		if d.model == "calico-vxlan" {
 			dev = "vxlan.calico"
-			ip("link", "add", dev, "address", vtepMAC(i), "type", "vxlan", "id", "4096", "local", w.nodeIPs[n.Name].String(), "dev", "eth0", "dstport", "4789", "nolearning")
+			ip("link", "add", dev, "address", vtepMAC(i), "type", "vxlan", "id", "4096", "local", w.transport[n.Name].String(), "dev", "eth0", "dstport", "4789", "nolearning")
 			ip("addr", "add", n.Annotations["projectcalico.org/IPv4VXLANTunnelAddr"]+"/32", "dev", dev)
 		} else {
 			// stand-in: no ipip in this kernel; a veth named tunl0 carries the routing decision
@@ -398,11 +415,11 @@ func (w *world) buildNode(t *testing.T, d *clusterData, n *corev1.Node, i int) {
 			if o.Name == n.Name {
 				continue
 			}
-			via := w.nodeIPs[o.Name].String() // IPIP: to the node itself
+			via := w.transport[o.Name].String() // IPIP: to the node's Calico address
 			if d.model == "calico-vxlan" {
 				via = o.Annotations["projectcalico.org/IPv4VXLANTunnelAddr"]
 				ip("neigh", "add", via, "lladdr", vtepMAC(j), "dev", dev, "nud", "permanent")
-				run(t, "ip", "netns", "exec", ns, "bridge", "fdb", "append", vtepMAC(j), "dev", dev, "dst", w.nodeIPs[o.Name].String(), "self", "permanent")
+				run(t, "ip", "netns", "exec", ns, "bridge", "fdb", "append", vtepMAC(j), "dev", dev, "dst", w.transport[o.Name].String(), "self", "permanent")
 			}
 			for _, b := range d.blocks[o.Name] {
 				ip("route", "add", b.String(), "via", via, "dev", dev, "onlink")
@@ -583,8 +600,10 @@ func (w *world) checkTunnels(t *testing.T, p *trace.Path) {
 			LinkInfo struct {
 				Kind string `json:"info_kind"`
 				Data struct {
-					ID   int `json:"id"`
-					Port int `json:"port"`
+					ID       int    `json:"id"`
+					Port     int    `json:"port"`
+					Local    string `json:"local"`
+					External bool   `json:"external"`
 				} `json:"info_data"`
 			} `json:"linkinfo"`
 		}
@@ -598,6 +617,26 @@ func (w *world) checkTunnels(t *testing.T, p *trace.Path) {
 		}
 		if h.Encap.Kind != "vxlan" || h.Encap.Port != li.Data.Port || h.Encap.VNI != 0 && h.Encap.VNI != li.Data.ID {
 			t.Errorf("%s: the trace predicts %s UDP %d VNI %d on %s; the device is %s UDP %d VNI %d", h.Where, h.Encap.Kind, h.Encap.Port, h.Encap.VNI, h.Encap.Device, li.Kind, li.Data.Port, li.Data.ID)
+		}
+		if li.Data.External {
+			continue // collect-metadata (Cilium): eBPF picks the outer addresses per packet
+		}
+		// the outer addresses: the device's local address, and the FDB's destination for the peer
+		if li.Data.Local != h.Encap.OuterSrc {
+			t.Errorf("%s: the trace predicts outer source %s; %s has local %s", h.Where, h.Encap.OuterSrc, h.Encap.Device, li.Data.Local)
+		}
+		var fdb []struct {
+			Dst string `json:"dst"`
+		}
+		if err := json.Unmarshal([]byte(run(t, "ip", "netns", "exec", ns, "bridge", "-j", "fdb", "show", "dev", h.Encap.Device)), &fdb); err != nil {
+			t.Fatalf("%s: bridge fdb show dev %s: %v", h.Where, h.Encap.Device, err)
+		}
+		if !slices.ContainsFunc(fdb, func(e struct {
+			Dst string `json:"dst"`
+		}) bool {
+			return e.Dst == h.Encap.OuterDst
+		}) {
+			t.Errorf("%s: the trace predicts outer destination %s; the FDB of %s has %+v", h.Where, h.Encap.OuterDst, h.Encap.Device, fdb)
 		}
 	}
 }

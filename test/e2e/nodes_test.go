@@ -35,6 +35,11 @@ var scenarioWants = map[string]scenarioWant{
 	"aws-vpc-cni":       {network: "aws-vpc-cni/native", serviceCIDR: "10.100.0.0/16"},
 	"azure-cni-overlay": {network: "azure-cni-overlay/overlay", podCIDR: "10.244.0.0/16", serviceCIDR: "10.0.0.0/16"},
 	"exhausted":         {network: "flannel/host-gw", podCIDR: "10.244.0.0/22", serviceCIDR: "10.96.0.0/12", warnings: []string{"NoPodCIDR node/worker-5", "NoPodCIDR node/worker-6"}},
+	// the controller manager also hands out spec.podCIDRs (10.244.x.0/24) that Cilium ignores
+	"cilium-cluster-pool":   {network: "cilium/geneve", tunnelKind: "geneve", podCIDR: "10.0.0.0/8", serviceCIDR: "10.96.0.0/12"},
+	"aws-prefix-delegation": {network: "aws-vpc-cni/native", serviceCIDR: "172.20.0.0/16"},
+	"azure-cni":             {network: "azure-cni/node-subnet", serviceCIDR: "10.0.0.0/16"},
+	"antrea-geneve":         {network: "antrea/geneve", tunnelKind: "geneve", podCIDR: "10.244.0.0/16", serviceCIDR: "10.96.0.0/12"},
 }
 
 // scenarioNames are the scenarios with expectations, in order.
