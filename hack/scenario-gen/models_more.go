@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -9,27 +11,12 @@ import (
 func daemonSetEnv(namespace, name string, hostNetwork bool, env map[string]string) obj {
 	ds := daemonSet(namespace, name, hostNetwork)
 	var vars []any
-	for _, k := range sortedKeys(env) {
+	for _, k := range slices.Sorted(maps.Keys(env)) {
 		vars = append(vars, obj{"name": k, "value": env[k]})
 	}
 	c := ds["spec"].(obj)["template"].(obj)["spec"].(obj)["containers"].([]any)[0].(obj)
 	c["env"] = vars
 	return ds
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := range keys {
-		for j := i + 1; j < len(keys); j++ {
-			if keys[j] < keys[i] {
-				keys[i], keys[j] = keys[j], keys[i]
-			}
-		}
-	}
-	return keys
 }
 
 // ciliumClusterPool is kubeadm (--pod-network-cidr 10.244.0.0/16, so kube-controller-manager

@@ -16,18 +16,22 @@ const (
 
 // azureCNIModel is Azure CNI with VNet addresses for pods: from the node subnet (every node takes
 // max-pods + 1 addresses up front), or from a pod subnet (dynamic, or in static blocks: vnet-block).
-type azureCNIModel struct{ base }
+type azureCNIModel struct{ azureBase }
 
-func (azureCNIModel) Name() Name                              { return AzureCNI }
-func (azureCNIModel) Agent() string                           { return "the Azure CNI" }
-func (azureCNIModel) Datapath(string, *cluster.Node) Datapath { return DatapathCloudNetwork }
-func (azureCNIModel) PodDevice(string, string) string         { return "azv…" }
-func (azureCNIModel) Gateway(_ *cluster.Node, _ *cluster.Evidence, v4 bool) string {
+// azureBase is what both Azure CNI models share: VNet routing to azv* veths behind 169.254.1.1.
+type azureBase struct{ base }
+
+func (azureBase) Agent() string                           { return "the Azure CNI" }
+func (azureBase) Datapath(string, *cluster.Node) Datapath { return DatapathCloudNetwork }
+func (azureBase) PodDevice(string, string) string         { return "azv…" }
+func (azureBase) Gateway(_ *cluster.Node, _ *cluster.Evidence, v4 bool) string {
 	return proxyARPGateway(v4)
 }
-func (azureCNIModel) Policy(*cluster.Evidence) Enforcement {
+func (azureBase) Policy(*cluster.Evidence) Enforcement {
 	return Enforcement{State: EnforcedMaybe, Reason: azureCNIPolicyUnknown}
 }
+
+func (azureCNIModel) Name() Name { return AzureCNI }
 
 func (azureCNIModel) marks(n *cluster.Node, _ *cluster.Evidence) string {
 	switch {
@@ -82,19 +86,10 @@ func (azureCNIModel) limits(nodes []*NodeNetwork, opts LimitOptions) []Limit {
 
 // azureOverlayModel is Azure CNI Overlay: a /24 per node from the pod CIDR (spec.podCIDRs),
 // routed by Azure without encapsulation.
-type azureOverlayModel struct{ base }
+type azureOverlayModel struct{ azureBase }
 
-func (azureOverlayModel) Name() Name                              { return AzureCNIOverlay }
-func (azureOverlayModel) Agent() string                           { return "the Azure CNI" }
-func (azureOverlayModel) NodeCIDRIPAM(*cluster.Evidence) bool     { return true }
-func (azureOverlayModel) Datapath(string, *cluster.Node) Datapath { return DatapathCloudNetwork }
-func (azureOverlayModel) PodDevice(string, string) string         { return "azv…" }
-func (azureOverlayModel) Gateway(_ *cluster.Node, _ *cluster.Evidence, v4 bool) string {
-	return proxyARPGateway(v4)
-}
-func (azureOverlayModel) Policy(*cluster.Evidence) Enforcement {
-	return Enforcement{State: EnforcedMaybe, Reason: azureCNIPolicyUnknown}
-}
+func (azureOverlayModel) Name() Name                          { return AzureCNIOverlay }
+func (azureOverlayModel) NodeCIDRIPAM(*cluster.Evidence) bool { return true }
 
 func (azureOverlayModel) marks(n *cluster.Node, _ *cluster.Evidence) string {
 	if n.Labels[labelAzureOverlay] == "true" || n.Labels[labelAzurePodNetwork] == "overlay" {
