@@ -98,10 +98,14 @@ func awsPrefixDelegation() scenario {
 			})
 		}
 	}
-	seq := map[string]int{}
+	// each node's pods take addresses of its subnet from its own stretch (the ENIs' secondary IPs)
+	seq, base := map[string]int{}, map[string]int{}
+	for i, n := range nodes {
+		base[n.name] = 100 + 64*i
+	}
 	ipFor := func(nodeName string, _ int) []string {
 		seq[nodeName]++
-		return []string{nthIP(subnetOf[nodeName], 100+seq[nodeName]*3)}
+		return []string{nthIP(subnetOf[nodeName], base[nodeName]+seq[nodeName])}
 	}
 	var objs []obj
 	objs = append(objs, crd("crd.k8s.amazonaws.com", "ENIConfig", "eniconfigs", "Cluster", false))

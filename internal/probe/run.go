@@ -245,6 +245,9 @@ func (r *Runner) watchPod(ctx context.Context, pod *corev1.Pod, target, containe
 	return err
 }
 
+// watchPodStatus watches the pod until check is done. It is written by hand, not with
+// watchtools.Until: the RetryWatcher behind it retries a watch the API refuses (Forbidden, a
+// field selector it rejects) until the deadline, where this says at once what is missing.
 func (r *Runner) watchPodStatus(ctx context.Context, pod *corev1.Pod, target string, check func(*corev1.Pod) (bool, error)) error {
 	done, err := check(pod)
 	if done || err != nil {
