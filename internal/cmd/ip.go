@@ -278,7 +278,7 @@ func (o *IPOptions) views(ctx context.Context, results []*probe.Result) []*probe
 				f.NodeCIDRs = n.Spec.PodCIDRs
 				red := cluster.ReduceNode(n)
 				nn := netmodel.ResolveNode(&red, &cluster.Evidence{}, nil)
-				f.CIDRModel = nn.Source == netmodel.SourceSpec && (nn.Model().NodeCIDRIPAM(&cluster.Evidence{}) || nn.Network.Model == netmodel.Unknown)
+				f.CIDRModel = nn.PodsInNodeCIDR(&cluster.Evidence{})
 			}
 			v.Checks = probe.CheckPod(r.Snapshot, f)
 		}

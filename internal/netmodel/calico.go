@@ -3,6 +3,7 @@ package netmodel
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -173,9 +174,19 @@ func (calicoModel) transport(n *cluster.Node, _ *cluster.Evidence) ([]netip.Addr
 	return out, strings.Join(srcs, ", ")
 }
 
-// CalicoNodeAddress is the address Calico autodetected for the node (projectcalico.org/IPv4Address).
-func CalicoNodeAddress(n *cluster.Node) (netip.Addr, bool) {
-	return calicoAddress(n, annCalicoIPv4Address)
+// addressWarning: an autodetected node address that is not the InternalIP is the classic broken
+// overlay (calico-node picked docker0 or a VPN interface).
+func (calicoModel) addressWarning(n *cluster.Node) string {
+	a, ok := calicoAddress(n, annCalicoIPv4Address)
+	if !ok || len(n.InternalIPs) == 0 || slices.Contains(n.InternalIPs, a) {
+		return ""
+	}
+	ips := make([]string, 0, len(n.InternalIPs))
+	for _, ip := range n.InternalIPs {
+		ips = append(ips, ip.String())
+	}
+	return fmt.Sprintf("Calico autodetected %s for node %s but its InternalIP is %s: other nodes send tunnel and BGP traffic to the wrong address; set IP_AUTODETECTION_METHOD=kubernetes-internal-ip on calico-node",
+		a, n.Name, strings.Join(ips, ","))
 }
 
 // calicoAddress parses a Calico address annotation ("10.0.0.11/24") to its address.

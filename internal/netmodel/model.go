@@ -49,6 +49,9 @@ type Model interface {
 	// Needs is the model's own evidence a targeted read must fetch for node n.
 	Needs(n *cluster.Node) cluster.Needs
 
+	// addressWarning is what looks wrong in the addresses the model's agent published for the
+	// node, "" when nothing does.
+	addressWarning(n *cluster.Node) string
 	// marks are the node's own signs of the model (annotations, labels, conditions, its
 	// CiliumNode): the reason, "" when it has none.
 	marks(n *cluster.Node, ev *cluster.Evidence) string
@@ -134,6 +137,7 @@ func (base) CloudHint(*cluster.Node) string                { return "" }
 func (base) PolicyKinds() []schema.GroupVersionResource    { return nil }
 func (base) Needs(*cluster.Node) cluster.Needs             { return cluster.Needs{} }
 func (base) marks(*cluster.Node, *cluster.Evidence) string { return "" }
+func (base) addressWarning(*cluster.Node) string           { return "" }
 func (base) clusterSigns(*cluster.Node, *cluster.Evidence) []string {
 	return nil
 }

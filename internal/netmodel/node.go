@@ -104,6 +104,16 @@ func (nn *NodeNetwork) CIDRFor(ip netip.Addr) string {
 	return ""
 }
 
+// AddressWarning is what looks wrong in the addresses the node's agent published, "" if nothing.
+func (nn *NodeNetwork) AddressWarning() string { return nn.model.addressWarning(nn.node) }
+
+// PodsInNodeCIDR reports whether the node's pods must hold addresses of its spec.podCIDRs: its
+// model's IPAM hands them out, or nothing identifies the model and the node has a CIDR (a bridge
+// on it is the likely setup).
+func (nn *NodeNetwork) PodsInNodeCIDR(ev *cluster.Evidence) bool {
+	return nn.Source == SourceSpec && (nn.model.NodeCIDRIPAM(ev) || nn.Network.Model == Unknown)
+}
+
 // NeedsCIDR reports whether the node needs a pod CIDR from spec.podCIDRs and has none: pods
 // scheduled there cannot get an address.
 func (nn *NodeNetwork) NeedsCIDR(ev *cluster.Evidence) bool {

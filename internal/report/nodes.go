@@ -5,7 +5,6 @@ package report
 import (
 	"fmt"
 	"net/netip"
-	"slices"
 	"sort"
 	"strings"
 
@@ -146,7 +145,7 @@ func nodeWarnings(nn *netmodel.NodeNetwork, ev *cluster.Evidence, outside []*clu
 	event, starved := ev.CIDRNotAvailable[n.Name]
 	if nn.NeedsCIDR(ev) {
 		msg := fmt.Sprintf("node %s has no pod CIDR: pods scheduled there cannot get an address", n.Name)
-		if nw.Model != netmodel.Unknown {
+		if nn.Model().NodeCIDRIPAM(ev) {
 			msg = fmt.Sprintf("node %s has no pod CIDR, and %s hands out pod addresses from it: pods scheduled there cannot get an address", n.Name, nw.Model)
 		}
 		if starved {
@@ -154,10 +153,8 @@ func nodeWarnings(nn *netmodel.NodeNetwork, ev *cluster.Evidence, outside []*clu
 		}
 		w = append(w, Warning{Kind: WarnNoPodCIDR, Object: obj, Message: msg})
 	}
-	if a, ok := netmodel.CalicoNodeAddress(n); ok && nw.Model == netmodel.Calico && len(n.InternalIPs) > 0 && !slices.Contains(n.InternalIPs, a) {
-		w = append(w, Warning{Kind: WarnCalicoAddress, Object: obj, Message: fmt.Sprintf(
-			"Calico autodetected %s for node %s but its InternalIP is %s: other nodes send tunnel and BGP traffic to the wrong address; set IP_AUTODETECTION_METHOD=kubernetes-internal-ip on calico-node",
-			a, n.Name, strings.Join(addrStrings(n.InternalIPs), ","))})
+	if msg := nn.AddressWarning(); msg != "" {
+		w = append(w, Warning{Kind: WarnCalicoAddress, Object: obj, Message: msg})
 	}
 	if n.NetworkUnavail != nil && n.NetworkUnavail.Status == "True" {
 		w = append(w, Warning{Kind: WarnNetworkUnavailable, Object: obj, Message: fmt.Sprintf("node %s reports NetworkUnavailable=True (%s: %s): its network plugin has not set up its routes",

@@ -179,3 +179,37 @@ func TestCIDRUsageAWSAndPrometheus(t *testing.T) {
 		t.Errorf("prometheus output:\n%s", r.stdout)
 	}
 }
+
+// TestCIDRUsagePodCapacity: max-pods counts host-network pods, so a node whose pods fill it is
+// full; the ENIs of a non-Nitro instance hold secondary IPs even with prefix delegation on, those
+// of a Nitro one /28 prefixes (max-pods binds).
+func TestCIDRUsagePodCapacity(t *testing.T) {
+	c := clusterFor(t, "aws-prefix-delegation")
+	u, r := cidrUsage(t, c)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var nodes corev1.NodeList
+	c.kubectlJSON(t, &nodes, "get", "nodes")
+	itype := map[string]string{}
+	for _, n := range nodes.Items {
+		itype[n.Name] = n.Labels["node.kubernetes.io/instance-type"]
+	}
+	full := 0
+	for _, n := range u.Nodes {
+		// aws-node and kube-proxy run on the host network of every node
+		want := map[string][3]uint64{"m5.large": {432, 108, 0}, "m4.large": {18, 18, 0}}[itype[n.Name]]
+		if n.HostNetworkPods != 2 || n.Usable != want[0] || n.Capacity != want[1] {
+			t.Errorf("node %s (%s): host-network pods %d, usable %d, capacity %d; want 2, %d, %d", n.Name, itype[n.Name], n.HostNetworkPods, n.Usable, n.Capacity, want[0], want[1])
+		}
+		if n.Used == 18 && itype[n.Name] == "m4.large" {
+			full++
+			if n.Utilisation != 1 || !strings.Contains(r.stderr, "node "+n.Name+": 18 pod IPs in use of 18 (100%") {
+				t.Errorf("the full node %s shows %v:\n%s", n.Name, n.Utilisation, r.stderr)
+			}
+		}
+	}
+	if full != 1 {
+		t.Errorf("%d full m4.large nodes, want 1: %+v", full, u.Nodes)
+	}
+}

@@ -120,7 +120,7 @@ func checkAgainstAPI(t *testing.T, c *cluster, rep *report.NodesReport) {
 	c.kubectlJSON(t, &nodes, "get", "nodes")
 	var pods corev1.PodList
 	c.kubectlJSON(t, &pods, "get", "pods", "-A")
-	ciliumCIDRs, ciliumHost := map[string][]string{}, map[string]string{}
+	ciliumCIDRs, ciliumHost, ciliumNodeIP := map[string][]string{}, map[string]string{}, map[string]string{}
 	if strings.Contains(c.kubectl(t, "api-resources", "--api-group", "cilium.io", "-o", "name"), "ciliumnodes") {
 		var cns unstructured.UnstructuredList
 		c.kubectlJSON(t, &cns, "get", "ciliumnodes")
@@ -128,8 +128,11 @@ func checkAgainstAPI(t *testing.T, c *cluster, rep *report.NodesReport) {
 			ciliumCIDRs[cn.GetName()], _, _ = unstructured.NestedStringSlice(cn.Object, "spec", "ipam", "podCIDRs")
 			addrs, _, _ := unstructured.NestedSlice(cn.Object, "spec", "addresses")
 			for _, a := range addrs {
-				if m := a.(map[string]any); m["type"] == "CiliumInternalIP" {
+				switch m := a.(map[string]any); m["type"] {
+				case "CiliumInternalIP":
 					ciliumHost[cn.GetName()] = m["ip"].(string)
+				case "InternalIP":
+					ciliumNodeIP[cn.GetName()] = m["ip"].(string)
 				}
 			}
 		}
@@ -194,6 +197,28 @@ func checkAgainstAPI(t *testing.T, c *cluster, rep *report.NodesReport) {
 		gotRow := []any{got.InternalIPs, got.PodCIDRs, got.Pods, got.MaxPods}
 		if diff := cmp.Diff(wantRow, gotRow); diff != "" {
 			t.Errorf("node %s [internalIPs podCIDRs pods maxPods] (-api +report):\n%s", n.Name, diff)
+		}
+		// transport: the address the CNI publishes for the node, read here from the raw objects
+		wantTransport := internal[0]
+		switch got.Network.Model {
+		case "calico":
+			if p, err := netip.ParsePrefix(n.Annotations["projectcalico.org/IPv4Address"]); err == nil {
+				wantTransport = p.Addr().String()
+			}
+		case "flannel":
+			if a := n.Annotations["flannel.alpha.coreos.com/public-ip"]; a != "" {
+				wantTransport = a
+			}
+		case "antrea":
+			var ta struct{ IPv4 string }
+			if json.Unmarshal([]byte(n.Annotations["node.antrea.io/transport-addresses"]), &ta) == nil && ta.IPv4 != "" {
+				wantTransport = ta.IPv4
+			}
+		case "cilium":
+			wantTransport = ciliumNodeIP[n.Name]
+		}
+		if len(got.Transport) == 0 || got.Transport[0] != wantTransport {
+			t.Errorf("node %s transport addresses %v (%s), want %s first", n.Name, got.Transport, got.TransportSource, wantTransport)
 		}
 		// tunnel addresses: where the raw data says them
 		switch {
