@@ -156,16 +156,12 @@ func azureCNI() scenario {
 		"ALLOCATE_NODE_CIDRS", "false", "SERVICE_CIDR", "10.0.0.0/16")}
 }
 
-// antreaGeneve is kubeadm with Antrea: spec.podCIDRs behind antrea-gw0, Geneve between nodes;
-// node 3 carries its tunnels on a second interface (transportInterface), so its transport
-// address differs from its InternalIP.
+// antreaGeneve is kubeadm with Antrea: spec.podCIDRs behind antrea-gw0, Geneve between nodes,
+// carried on a network of its own (transportInterfaceCIDRs 172.16.20.0/24): each node's transport
+// address, which its agent publishes comma-separated, differs from its InternalIP.
 func antreaGeneve() scenario {
 	nodes := kubeadmNodes(3, "antrea-node", "172.16.10", "", func(i int) map[string]string {
-		transport := fmt.Sprintf("172.16.10.%d", 11+i)
-		if i == 2 {
-			transport = "172.16.20.13"
-		}
-		return map[string]string{"node.antrea.io/transport-addresses": fmt.Sprintf(`{"ipv4":"%s"}`, transport)}
+		return map[string]string{"node.antrea.io/transport-addresses": fmt.Sprintf("172.16.20.%d", 11+i)}
 	})
 	var objs []obj
 	for _, n := range nodes {
@@ -173,13 +169,13 @@ func antreaGeneve() scenario {
 	}
 	objs = append(objs, daemonSet("kube-system", "antrea-agent", true), daemonSet("kube-system", "kube-proxy", true),
 		configMap("kube-system", "antrea-config", map[string]string{
-			"antrea-agent.conf":      "featureGates: {}\ntrafficEncapMode: encap\ntunnelType: geneve\ntransportInterface: \"\"\nserviceCIDR: 10.96.0.0/12\n",
+			"antrea-agent.conf":      "featureGates: {}\ntrafficEncapMode: encap\ntunnelType: geneve\ntransportInterface: \"\"\ntransportInterfaceCIDRs:\n- 172.16.20.0/24\nserviceCIDR: 10.96.0.0/12\n",
 			"antrea-controller.conf": "featureGates: {}\n",
 			"antrea-cni.conflist":    `{"cniVersion":"0.3.0","name":"antrea","plugins":[{"type":"antrea","ipam":{"type":"host-local"}},{"type":"portmap","capabilities":{"portMappings":true}}]}`,
 		}),
 		kubeProxyCM("10.244.0.0/16", "iptables"), kubeadmCM("10.244.0.0/16", "10.96.0.0/12"))
 	objs = append(objs, dnsAndApps(nodes, "10.96.0.10", noIPs, 3)...)
 	return scenario{name: "antrea-geneve", objs: objs, env: env(
-		"DESCRIPTION", "kubeadm with Antrea: a /24 per node behind antrea-gw0, Geneve (UDP 6081) between nodes, one node's tunnels on a second interface",
+		"DESCRIPTION", "kubeadm with Antrea: a /24 per node behind antrea-gw0, Geneve (UDP 6081) between nodes over a tunnel network of its own (172.16.20.0/24)",
 		"CLUSTER_CIDR", "10.244.0.0/16", "NODE_MASK", "24", "SERVICE_CIDR", "10.96.0.0/12")}
 }

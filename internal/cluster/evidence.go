@@ -83,6 +83,10 @@ type AntreaConfig struct {
 	TrafficEncapMode string `json:"trafficEncapMode"`
 	// TunnelType is geneve (default), vxlan, gre or stt.
 	TunnelType string `json:"tunnelType"`
+	// TransportInterface (or TransportInterfaceCIDRs) set: tunnels use another interface than the
+	// one holding the node IP, and peers send to each node's node.antrea.io/transport-addresses.
+	TransportInterface      string   `json:"transportInterface,omitempty"`
+	TransportInterfaceCIDRs []string `json:"transportInterfaceCIDRs,omitempty"`
 }
 
 // CalicoPool is a Calico IPPool from either API group.

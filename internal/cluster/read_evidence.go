@@ -278,8 +278,10 @@ func (g *gatherer) readAntreaConfig(ctx context.Context, ev *Evidence) *AntreaCo
 	}
 	c := AntreaConfig{TrafficEncapMode: "encap", TunnelType: "geneve"} // Antrea's defaults
 	var conf struct {
-		TrafficEncapMode string `json:"trafficEncapMode"`
-		TunnelType       string `json:"tunnelType"`
+		TrafficEncapMode        string   `json:"trafficEncapMode"`
+		TunnelType              string   `json:"tunnelType"`
+		TransportInterface      string   `json:"transportInterface"`
+		TransportInterfaceCIDRs []string `json:"transportInterfaceCIDRs"`
 	}
 	if err := yaml.Unmarshal([]byte(d["antrea-agent.conf"]), &conf); err != nil {
 		ev.Unknown = append(ev.Unknown, "ConfigMap kube-system/antrea-config: antrea-agent.conf does not parse")
@@ -291,5 +293,6 @@ func (g *gatherer) readAntreaConfig(ctx context.Context, ev *Evidence) *AntreaCo
 	if conf.TunnelType != "" {
 		c.TunnelType = conf.TunnelType
 	}
+	c.TransportInterface, c.TransportInterfaceCIDRs = conf.TransportInterface, conf.TransportInterfaceCIDRs
 	return &c
 }

@@ -1,8 +1,8 @@
 package netmodel
 
 import (
-	"encoding/json"
 	"net/netip"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -15,31 +15,68 @@ const annAntreaTransport = "node.antrea.io/transport-addresses"
 // Geneve (default) or VXLAN tunnels between nodes in OVS, or routes (noEncap).
 type antreaModel struct{ base }
 
-func (antreaModel) Name() Name                          { return Antrea }
-func (antreaModel) Agent() string                       { return "antrea-agent" }
-func (antreaModel) NodeCIDRIPAM(*cluster.Evidence) bool { return true }
-func (antreaModel) Bridge() string                      { return "antrea-gw0" }
-func (antreaModel) HostEnd() HostEnd                    { return HostEndBridge }
-func (antreaModel) GatewayDevice() string               { return "antrea-gw0" }
+func (antreaModel) Name() Name            { return Antrea }
+func (antreaModel) Agent() string         { return "antrea-agent" }
+func (antreaModel) Bridge() string        { return "antrea-gw0" }
+func (antreaModel) HostEnd() HostEnd      { return HostEndBridge }
+func (antreaModel) GatewayDevice() string { return "antrea-gw0" }
+
+// Antrea's traffic modes (trafficEncapMode, matched regardless of case as Antrea does).
+const (
+	antreaNoEncap = "noencap"
+	antreaHybrid  = "hybrid"
+	// antreaPolicyOnly: Antrea only enforces policies, chained behind the platform's CNI.
+	antreaPolicyOnly = "networkpolicyonly"
+)
+
+// antreaMode is "noencap", "networkpolicyonly", or the tunnel type ("geneve", "vxlan", "gre",
+// "stt"), with "+hybrid" when tunnels are used only between subnets.
+func antreaMode(ev *cluster.Evidence) string {
+	c := ev.Antrea
+	if c == nil {
+		return "geneve"
+	}
+	switch m := strings.ToLower(c.TrafficEncapMode); m {
+	case antreaNoEncap, antreaPolicyOnly:
+		return m
+	case antreaHybrid:
+		return strings.ToLower(c.TunnelType) + "+" + antreaHybrid
+	}
+	return strings.ToLower(c.TunnelType)
+}
+
+func (antreaModel) NodeCIDRIPAM(ev *cluster.Evidence) bool {
+	return antreaMode(ev) != antreaPolicyOnly // chained: the primary CNI's IPAM
+}
 
 func (antreaModel) Datapath(mode string, _ *cluster.Node) Datapath {
-	switch mode {
-	case "noEncap":
+	switch strings.TrimSuffix(mode, "+"+antreaHybrid) {
+	case antreaNoEncap:
 		return DatapathRouted
-	case "", "geneve", "vxlan", "gre", "stt":
+	case antreaPolicyOnly:
+		return DatapathCloudNetwork
+	case "geneve", "vxlan", "gre", "stt":
 		return DatapathOVSTunnel
 	}
 	return DatapathUnknown
 }
 
 func (antreaModel) Encap(mode string, _ *cluster.Node, _ bool) *Encap {
-	switch mode {
+	var e *Encap
+	switch strings.TrimSuffix(mode, "+"+antreaHybrid) {
+	case "geneve":
+		e = &Encap{Kind: "geneve", Device: "antrea-tun0", Port: 6081, Overhead: 50}
 	case "vxlan":
-		return &Encap{Kind: "vxlan", Device: "antrea-tun0", Port: 4789, Overhead: 50}
-	case "noEncap":
+		e = &Encap{Kind: "vxlan", Device: "antrea-tun0", Port: 4789, Overhead: 50}
+	case "gre":
+		e = &Encap{Kind: "gre", Device: "antrea-tun0", Overhead: 38}
+	case "stt":
+		e = &Encap{Kind: "stt", Device: "antrea-tun0", Port: 7471, Overhead: 50}
+	default:
 		return nil
 	}
-	return &Encap{Kind: "geneve", Device: "antrea-tun0", Port: 6081, Overhead: 50}
+	e.CrossSubnetOnly = strings.HasSuffix(mode, "+"+antreaHybrid)
+	return e
 }
 
 func (antreaModel) Policy(*cluster.Evidence) Enforcement {
@@ -52,6 +89,14 @@ func (antreaModel) PolicyKinds() []schema.GroupVersionResource {
 }
 
 func (antreaModel) Needs(*cluster.Node) cluster.Needs { return cluster.Needs{CNIConfigMaps: true} }
+
+// podCIDRs: chained in networkPolicyOnly mode, the primary CNI hands out the addresses.
+func (m antreaModel) podCIDRs(n *cluster.Node, ev *cluster.Evidence) ([]netip.Prefix, CIDRSource) {
+	if antreaMode(ev) == antreaPolicyOnly {
+		return nil, SourceCloudSubnet
+	}
+	return specCIDRs(n)
+}
 
 func (antreaModel) marks(n *cluster.Node, _ *cluster.Evidence) string {
 	if hasPrefixKey(n.Annotations, "node.antrea.io/") {
@@ -66,21 +111,15 @@ func (antreaModel) clusterSigns(_ *cluster.Node, ev *cluster.Evidence) []string 
 
 func (antreaModel) mode(_ *cluster.Node, ev *cluster.Evidence) (string, []string) {
 	if c := ev.Antrea; c != nil {
-		if c.TrafficEncapMode == "noEncap" {
-			return "noEncap", []string{"antrea-config trafficEncapMode=noEncap"}
-		}
-		return c.TunnelType, []string{"antrea-config trafficEncapMode=" + c.TrafficEncapMode + " tunnelType=" + c.TunnelType}
+		return antreaMode(ev), []string{"antrea-config trafficEncapMode=" + c.TrafficEncapMode + " tunnelType=" + c.TunnelType}
 	}
-	return "geneve", []string{"Geneve is Antrea's default encapsulation"}
+	return antreaMode(ev), []string{"Geneve is Antrea's default encapsulation"}
 }
 
 func (antreaModel) tunnel(n *cluster.Node, mode string, _ *cluster.Evidence) *Tunnel {
-	if mode == "noEncap" {
+	kind := strings.TrimSuffix(mode, "+"+antreaHybrid)
+	if kind == antreaNoEncap || kind == antreaPolicyOnly {
 		return nil
-	}
-	kind := mode
-	if kind == "" {
-		kind = "geneve"
 	}
 	t := &Tunnel{Kind: kind, Device: "antrea-tun0"}
 	for _, p := range n.PodCIDRs {
@@ -89,20 +128,21 @@ func (antreaModel) tunnel(n *cluster.Node, mode string, _ *cluster.Evidence) *Tu
 	return t
 }
 
-// transport is the address Antrea publishes for the node's tunnels (node.antrea.io/transport-addresses).
-func (antreaModel) transport(n *cluster.Node, _ *cluster.Evidence) ([]netip.Addr, string) {
-	var t struct {
-		IPv4 string `json:"ipv4"`
-		IPv6 string `json:"ipv6"`
-	}
-	if json.Unmarshal([]byte(n.Annotations[annAntreaTransport]), &t) != nil {
+// transport: with a transport interface configured (transportInterface, transportInterfaceCIDRs),
+// peers tunnel to the addresses each agent publishes, comma-separated, in
+// node.antrea.io/transport-addresses; otherwise to the node IP.
+func (antreaModel) transport(n *cluster.Node, ev *cluster.Evidence) ([]netip.Addr, string) {
+	if c := ev.Antrea; c == nil || c.TransportInterface == "" && len(c.TransportInterfaceCIDRs) == 0 {
 		return nil, ""
 	}
 	var out []netip.Addr
-	for _, s := range []string{t.IPv4, t.IPv6} {
-		if a, err := netip.ParseAddr(s); err == nil {
+	for _, f := range strings.Split(n.Annotations[annAntreaTransport], ",") {
+		if a, err := netip.ParseAddr(strings.TrimSpace(f)); err == nil {
 			out = append(out, a)
 		}
+	}
+	if len(out) == 0 {
+		return nil, ""
 	}
 	return out, "annotation " + annAntreaTransport
 }

@@ -48,6 +48,9 @@ func (calicoModel) Encap(mode string, _ *cluster.Node, v4 bool) *Encap {
 			e.Device, e.Overhead = "vxlan-v6.calico", 70
 		}
 	case "ipip":
+		if !v4 {
+			return nil // Calico's IPIP carries IPv4 only
+		}
 		e = &Encap{Kind: "ipip", Device: "tunl0", Overhead: 20}
 	case "wireguard":
 		e = &Encap{Kind: "wireguard", Device: "wireguard.cali", Port: 51820, Overhead: 60}
@@ -137,10 +140,10 @@ func calicoPoolMode(ev *cluster.Evidence) (mode, pool string) {
 }
 
 // podCIDRs: Calico IPAM ignores spec.podCIDRs; a node's addresses come from the blocks affine to
-// it. Only where the blocks cannot be read (no IPAMBlock resource: Calico with host-local IPAM)
-// does spec.podCIDRs stand.
+// it. Where the cluster has no IPAM block at all (Calico or Canal with host-local IPAM, whose
+// manifests install the IPAMBlock CRD all the same), spec.podCIDRs stands.
 func (calicoModel) podCIDRs(n *cluster.Node, ev *cluster.Evidence) ([]netip.Prefix, CIDRSource) {
-	if len(ev.CalicoBlocks) > 0 || ev.Offers(cluster.GVRCalicoBlocksV1) || ev.Offers(cluster.GVRCalicoBlocksV3) {
+	if len(ev.CalicoBlocks) > 0 {
 		return ev.NodeBlocks(n.Name), SourceCalicoBlocks
 	}
 	return specCIDRs(n)
@@ -176,16 +179,16 @@ func (calicoModel) transport(n *cluster.Node, _ *cluster.Evidence) ([]netip.Addr
 
 // addressWarning: an autodetected node address that is not the InternalIP is the classic broken
 // overlay (calico-node picked docker0 or a VPN interface).
-func (calicoModel) addressWarning(n *cluster.Node) string {
+func (calicoModel) addressWarning(n *cluster.Node) (string, string) {
 	a, ok := calicoAddress(n, annCalicoIPv4Address)
 	if !ok || len(n.InternalIPs) == 0 || slices.Contains(n.InternalIPs, a) {
-		return ""
+		return "", ""
 	}
 	ips := make([]string, 0, len(n.InternalIPs))
 	for _, ip := range n.InternalIPs {
 		ips = append(ips, ip.String())
 	}
-	return fmt.Sprintf("Calico autodetected %s for node %s but its InternalIP is %s: other nodes send tunnel and BGP traffic to the wrong address; set IP_AUTODETECTION_METHOD=kubernetes-internal-ip on calico-node",
+	return "CalicoAddressMismatch", fmt.Sprintf("Calico autodetected %s for node %s but its InternalIP is %s: other nodes send tunnel and BGP traffic to the wrong address; set IP_AUTODETECTION_METHOD=kubernetes-internal-ip on calico-node",
 		a, n.Name, strings.Join(ips, ","))
 }
 

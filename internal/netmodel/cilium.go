@@ -125,7 +125,8 @@ func (ciliumModel) podCIDRs(n *cluster.Node, ev *cluster.Evidence) ([]netip.Pref
 	}
 	cn := ev.CiliumNodes[n.Name]
 	switch ipamMode {
-	case "kubernetes":
+	case "kubernetes", "delegated-plugin":
+		// delegated-plugin: another CNI's IPAM (AKS's Azure CNI Powered by Cilium overlay) on spec.podCIDRs
 		return specCIDRs(n)
 	case "eni", "azure", "alibabacloud":
 		return nil, SourceCloudSubnet
@@ -133,8 +134,12 @@ func (ciliumModel) podCIDRs(n *cluster.Node, ev *cluster.Evidence) ([]netip.Pref
 		if cn != nil {
 			return cn.PoolCIDRs, SourceCiliumPools
 		}
-	default: // cluster-pool, or cilium-config unread
-		if cn != nil && (len(cn.PodCIDRs) > 0 || ipamMode != "") {
+	case "cluster-pool":
+		if cn != nil { // none yet: the operator has not allocated one; spec.podCIDRs is unused
+			return cn.PodCIDRs, SourceCiliumNode
+		}
+	default: // crd, or cilium-config unread: the CiliumNode where it has CIDRs
+		if cn != nil && len(cn.PodCIDRs) > 0 {
 			return cn.PodCIDRs, SourceCiliumNode
 		}
 	}

@@ -34,7 +34,7 @@ func TestDetect(t *testing.T) {
 			cluster.Evidence{CalicoPools: []cluster.CalicoPool{{Name: "old", IPIPMode: "Always", Disabled: true}, {Name: "p", VXLANMode: "Always"}}}, "calico/vxlan"},
 		{"flannel annotation", cluster.Node{Annotations: map[string]string{annFlannelBackend: "host-gw"}}, cluster.Evidence{}, "flannel/host-gw"},
 		{"flannel from configmap", cluster.Node{NetworkUnavail: &cluster.Condition{Reason: "FlannelIsUp"}}, cluster.Evidence{Flannel: &cluster.FlannelConfig{Backend: "wireguard"}}, "flannel/wireguard"},
-		{"antrea", cluster.Node{Annotations: map[string]string{annAntreaTransport: `{"ipv4":"10.0.0.1"}`}}, cluster.Evidence{}, "antrea/geneve"},
+		{"antrea", cluster.Node{Annotations: map[string]string{annAntreaTransport: "10.0.0.1"}}, cluster.Evidence{}, "antrea/geneve"},
 		{"azure overlay", cluster.Node{Labels: map[string]string{"kubernetes.azure.com/azure-cni-overlay": "true"}}, cluster.Evidence{}, "azure-cni-overlay/overlay"},
 		{"azure node subnet label", cluster.Node{Labels: map[string]string{"kubernetes.azure.com/network-plugin": "azure"}}, cluster.Evidence{}, "azure-cni/node-subnet"},
 		{"azure node subnet from cns", cluster.Node{ProviderID: "azure:///subscriptions/x"}, cluster.Evidence{DaemonSets: []cluster.DaemonSetRef{{Name: "azure-cns"}}}, "azure-cni/node-subnet"},

@@ -2,6 +2,7 @@ package netmodel
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -42,19 +43,16 @@ func (flannelModel) Datapath(mode string, _ *cluster.Node) Datapath {
 func (flannelModel) Encap(mode string, n *cluster.Node, v4 bool) *Encap {
 	switch mode {
 	case "vxlan":
-		e := &Encap{Kind: "vxlan", Device: "flannel.1", Port: 8472, VNI: 1, Overhead: 50}
-		var data struct {
-			VNI int `json:"VNI"`
-		}
-		if json.Unmarshal([]byte(n.Annotations[annFlannelBackendData]), &data) == nil && data.VNI > 0 {
-			e.VNI = data.VNI // flannel names the device after the VNI: flannel.<VNI>
-			e.Device = "flannel." + strconv.Itoa(data.VNI)
-		}
+		vni := flannelVNI(n)
+		e := &Encap{Kind: "vxlan", Device: flannelVXLANDevice(vni, true), Port: 8472, VNI: vni, Overhead: 50}
 		if !v4 {
-			e.Device, e.Overhead = "flannel-v6."+strconv.Itoa(e.VNI), 70 // IPv6 outer header: 40 + 8 + 8 + 14
+			e.Device, e.Overhead = flannelVXLANDevice(vni, false), 70 // IPv6 outer header: 40 + 8 + 8 + 14
 		}
 		return e
 	case "ipip":
+		if !v4 {
+			return nil // flannel's IPIP backend is IPv4 only
+		}
 		return &Encap{Kind: "ipip", Device: "flannel.ipip", Overhead: 20}
 	case "wireguard":
 		return &Encap{Kind: "wireguard", Device: "flannel-wg", Port: 51820, Overhead: 60}
@@ -94,8 +92,27 @@ func (flannelModel) mode(n *cluster.Node, ev *cluster.Evidence) (string, []strin
 	return "", nil
 }
 
+// flannelVNI is the node's VXLAN VNI (backend-data), 1 by default.
+func flannelVNI(n *cluster.Node) int {
+	var data struct {
+		VNI int `json:"VNI"`
+	}
+	if json.Unmarshal([]byte(n.Annotations[annFlannelBackendData]), &data) == nil && data.VNI > 0 {
+		return data.VNI
+	}
+	return 1
+}
+
+// flannelVXLANDevice is flannel's VXLAN device of the family: it names it after the VNI.
+func flannelVXLANDevice(vni int, v4 bool) string {
+	if v4 {
+		return "flannel." + strconv.Itoa(vni)
+	}
+	return "flannel-v6." + strconv.Itoa(vni)
+}
+
 func (flannelModel) tunnel(n *cluster.Node, mode string, _ *cluster.Evidence) *Tunnel {
-	dev := map[string]string{"vxlan": "flannel.1", "ipip": "flannel.ipip", "wireguard": "flannel-wg", "udp": "flannel0"}[mode]
+	dev := map[string]string{"vxlan": flannelVXLANDevice(flannelVNI(n), true), "ipip": "flannel.ipip", "wireguard": "flannel-wg", "udp": "flannel0"}[mode]
 	if dev == "" {
 		return nil // host-gw and friends route without a tunnel device
 	}
@@ -108,22 +125,39 @@ func (flannelModel) tunnel(n *cluster.Node, mode string, _ *cluster.Evidence) *T
 	return t
 }
 
-// transport is the address flannel publishes for the node: public-ip-overwrite (set by the
-// admin) over public-ip (chosen by flanneld), per family; both the VXLAN peer and the host-gw next
-// hop.
+// transport is the address flannel publishes for the node, per family: public-ip, which the
+// other nodes' flanneld program as VXLAN peer and host-gw next hop (flanneld copies an admin's
+// public-ip-overwrite into it when it starts).
 func (flannelModel) transport(n *cluster.Node, _ *cluster.Evidence) ([]netip.Addr, string) {
 	var out []netip.Addr
 	var srcs []string
-	for _, keys := range [][2]string{{annFlannelPublicIPOver, annFlannelPublicIP}, {annFlannelPublicIPv6Ov, annFlannelPublicIPv6}} {
-		for _, k := range keys {
-			if a, err := netip.ParseAddr(n.Annotations[k]); err == nil {
-				out = append(out, a)
-				srcs = append(srcs, "annotation "+k)
-				break
-			}
+	for _, k := range []string{annFlannelPublicIP, annFlannelPublicIPv6} {
+		if a, err := netip.ParseAddr(n.Annotations[k]); err == nil {
+			out = append(out, a)
+			srcs = append(srcs, "annotation "+k)
 		}
 	}
 	return out, strings.Join(srcs, ", ")
+}
+
+// addressWarning: a public-ip-overwrite that public-ip does not show yet takes effect only when
+// flanneld restarts on the node; until then the other nodes send to public-ip.
+func (flannelModel) addressWarning(n *cluster.Node) (string, string) {
+	for _, k := range [][2]string{{annFlannelPublicIPOver, annFlannelPublicIP}, {annFlannelPublicIPv6Ov, annFlannelPublicIPv6}} {
+		over, cur := n.Annotations[k[0]], n.Annotations[k[1]]
+		if over != "" && over != cur {
+			return "FlannelPublicIPOverwrite", fmt.Sprintf("node %s asks flannel for %s (%s) but publishes %s (%s): other nodes send to %s until flanneld restarts on the node",
+				n.Name, over, k[0], orNone(cur), k[1], orNone(cur))
+		}
+	}
+	return "", ""
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 // TunnelNextHop: flannel's VXLAN route to a node's subnet goes via the subnet's network address,

@@ -51,7 +51,7 @@ type Model interface {
 
 	// addressWarning is what looks wrong in the addresses the model's agent published for the
 	// node, "" when nothing does.
-	addressWarning(n *cluster.Node) string
+	addressWarning(n *cluster.Node) (kind, message string)
 	// marks are the node's own signs of the model (annotations, labels, conditions, its
 	// CiliumNode): the reason, "" when it has none.
 	marks(n *cluster.Node, ev *cluster.Evidence) string
@@ -137,7 +137,7 @@ func (base) CloudHint(*cluster.Node) string                { return "" }
 func (base) PolicyKinds() []schema.GroupVersionResource    { return nil }
 func (base) Needs(*cluster.Node) cluster.Needs             { return cluster.Needs{} }
 func (base) marks(*cluster.Node, *cluster.Evidence) string { return "" }
-func (base) addressWarning(*cluster.Node) string           { return "" }
+func (base) addressWarning(*cluster.Node) (string, string) { return "", "" }
 func (base) clusterSigns(*cluster.Node, *cluster.Evidence) []string {
 	return nil
 }

@@ -104,8 +104,11 @@ func (nn *NodeNetwork) CIDRFor(ip netip.Addr) string {
 	return ""
 }
 
-// AddressWarning is what looks wrong in the addresses the node's agent published, "" if nothing.
-func (nn *NodeNetwork) AddressWarning() string { return nn.model.addressWarning(nn.node) }
+// AddressWarning is what looks wrong in the addresses the node's agent published, as a warning
+// kind and message; "" if nothing.
+func (nn *NodeNetwork) AddressWarning() (kind, message string) {
+	return nn.model.addressWarning(nn.node)
+}
 
 // PodsInNodeCIDR reports whether the node's pods must hold addresses of its spec.podCIDRs: its
 // model's IPAM hands them out, or nothing identifies the model and the node has a CIDR (a bridge

@@ -1,6 +1,7 @@
 package netmodel
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 
@@ -76,13 +77,17 @@ func TestTransportIsWhatTheCNIProgrammed(t *testing.T) {
 	}{
 		{"calico node address", cluster.Node{Name: "n", InternalIPs: internal, Annotations: map[string]string{annCalicoIPv4Address: "10.1.0.13/24", annCalicoVXLANTunnel: "192.168.17.0"}},
 			cluster.Evidence{}, "10.1.0.13", "annotation projectcalico.org/IPv4Address"},
-		{"flannel public-ip-overwrite beats public-ip", cluster.Node{Name: "n", InternalIPs: internal, Annotations: map[string]string{annFlannelBackend: "vxlan", annFlannelPublicIP: "10.0.0.13", annFlannelPublicIPOver: "172.30.0.13"}},
-			cluster.Evidence{}, "172.30.0.13", "annotation flannel.alpha.coreos.com/public-ip-overwrite"},
+		{"flannel public-ip", cluster.Node{Name: "n", InternalIPs: internal, Annotations: map[string]string{annFlannelBackend: "vxlan", annFlannelPublicIP: "172.30.0.13"}},
+			cluster.Evidence{}, "172.30.0.13", "annotation flannel.alpha.coreos.com/public-ip"},
+		{"flannel public-ip-overwrite not yet taken up: peers still use public-ip", cluster.Node{Name: "n", InternalIPs: internal, Annotations: map[string]string{annFlannelBackend: "vxlan", annFlannelPublicIP: "10.0.0.13", annFlannelPublicIPOver: "172.30.0.13"}},
+			cluster.Evidence{}, "10.0.0.13", "annotation flannel.alpha.coreos.com/public-ip"},
 		{"cilium node IP from the CiliumNode", cluster.Node{Name: "n", InternalIPs: internal},
 			cluster.Evidence{Cilium: &cluster.CiliumConfig{RoutingMode: "tunnel", TunnelProtocol: "vxlan", IPAM: "cluster-pool"}, CiliumNodes: map[string]*cluster.CiliumNode{"n": {InternalIPs: ips("10.2.0.13")}}},
 			"10.2.0.13", "CiliumNode spec.addresses InternalIP"},
-		{"antrea transport address", cluster.Node{Name: "n", InternalIPs: internal, Annotations: map[string]string{annAntreaTransport: `{"ipv4":"10.3.0.13"}`}},
-			cluster.Evidence{}, "10.3.0.13", "annotation node.antrea.io/transport-addresses"},
+		{"antrea transport interface", cluster.Node{Name: "n", InternalIPs: internal, Annotations: map[string]string{annAntreaTransport: "10.3.0.13,fd00:3::13"}},
+			cluster.Evidence{Antrea: &cluster.AntreaConfig{TrafficEncapMode: "encap", TunnelType: "geneve", TransportInterface: "eth1"}}, "10.3.0.13", "annotation node.antrea.io/transport-addresses"},
+		{"antrea without a transport interface: the node IP", cluster.Node{Name: "n", InternalIPs: internal, Annotations: map[string]string{annAntreaTransport: "10.3.0.13"}},
+			cluster.Evidence{Antrea: &cluster.AntreaConfig{TrafficEncapMode: "encap", TunnelType: "geneve"}}, "10.0.0.13", TransportInternalIP},
 		{"kubenet: the InternalIP", cluster.Node{Name: "n", InternalIPs: internal, Labels: map[string]string{"kubernetes.azure.com/network-plugin": "kubenet"}},
 			cluster.Evidence{}, "10.0.0.13", TransportInternalIP},
 	}
@@ -179,5 +184,33 @@ func TestEveryModelIsDescribed(t *testing.T) {
 	}
 	if lookup("nonsense").Name() != Unknown {
 		t.Errorf("an unknown name must give the unknown model")
+	}
+}
+
+// TestAntreaModes: Antrea's trafficEncapMode and tunnelType decide its tunnel, case aside.
+func TestAntreaModes(t *testing.T) {
+	n := cluster.Node{Name: "n", InternalIPs: ips("10.0.0.1"), PodCIDRs: pfx("10.244.1.0/24"), Annotations: map[string]string{annAntreaTransport: "10.0.0.1"}}
+	tests := []struct {
+		encap, tunnel string
+		want          string // network, then encapsulation
+		cidrs         CIDRSource
+	}{
+		{"encap", "geneve", "antrea/geneve geneve UDP 6081 cross-subnet false", SourceSpec},
+		{"Encap", "vxlan", "antrea/vxlan vxlan UDP 4789 cross-subnet false", SourceSpec},
+		{"hybrid", "geneve", "antrea/geneve+hybrid geneve UDP 6081 cross-subnet true", SourceSpec},
+		{"noEncap", "geneve", "antrea/noencap none", SourceSpec},
+		{"networkPolicyOnly", "geneve", "antrea/networkpolicyonly none", SourceCloudSubnet},
+		{"encap", "gre", "antrea/gre gre UDP 0 cross-subnet false", SourceSpec},
+	}
+	for _, tt := range tests {
+		ev := cluster.Evidence{Antrea: &cluster.AntreaConfig{TrafficEncapMode: tt.encap, TunnelType: tt.tunnel}}
+		nn := ResolveNode(&n, &ev, nil)
+		got := nn.Network.String() + " none"
+		if e := nn.Encap(&nn, true); e != nil {
+			got = fmt.Sprintf("%s %s UDP %d cross-subnet %v", nn.Network, e.Kind, e.Port, e.CrossSubnetOnly)
+		}
+		if got != tt.want || nn.Source != tt.cidrs {
+			t.Errorf("%s/%s: %s (pod CIDRs from %s), want %s (%s)", tt.encap, tt.tunnel, got, nn.Source, tt.want, tt.cidrs)
+		}
 	}
 }

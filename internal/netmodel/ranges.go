@@ -23,8 +23,8 @@ type SourcedCIDR struct {
 // ClusterPodCIDRs gives the cluster's pod CIDR(s) from the first sources that say, each CIDR with
 // where it was read: the models' own configuration (Calico IPPools, Cilium's cluster pool), else
 // kubeadm-config, kube-proxy and Flannel's config; failing all, the covering prefix of the node
-// CIDRs, marked as inferred.
-func ClusterPodCIDRs(ev *cluster.Evidence, nodes []cluster.Node) []SourcedCIDR {
+// CIDRs as their models resolved them (v, nil for none), marked as inferred.
+func ClusterPodCIDRs(ev *cluster.Evidence, v *View) []SourcedCIDR {
 	var out []SourcedCIDR
 	add := func(r SourcedCIDR) {
 		r.CIDR = strings.TrimSpace(r.CIDR)
@@ -63,8 +63,12 @@ func ClusterPodCIDRs(ev *cluster.Evidence, nodes []cluster.Node) []SourcedCIDR {
 	}
 	if len(out) == 0 {
 		var cidrs []netip.Prefix
-		for _, n := range nodes {
-			cidrs = append(cidrs, n.PodCIDRs...)
+		if v != nil {
+			for _, nn := range v.Nodes {
+				if nn.Source != SourceCalicoBlocks { // a block is no node CIDR of the cluster CIDR
+					cidrs = append(cidrs, nn.PodCIDRs...)
+				}
+			}
 		}
 		for _, p := range CoveringPrefixes(cidrs) {
 			add(SourcedCIDR{CIDR: p.String(), Source: "covering prefix of node pod CIDRs (inferred)", Inferred: true})

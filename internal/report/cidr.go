@@ -186,7 +186,7 @@ func rangeUsages(inv *cluster.Inventory, v *netmodel.View, starved []StarvedNode
 		}
 	}
 	out := []RangeUsage{}
-	for _, c := range netmodel.ClusterPodCIDRs(&inv.Evidence, inv.Nodes) {
+	for _, c := range netmodel.ClusterPodCIDRs(&inv.Evidence, v) {
 		if c.Pool {
 			continue // Calico pools get their own lines
 		}

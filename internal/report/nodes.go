@@ -116,7 +116,7 @@ func BuildNodes(inv *cluster.Inventory, v *netmodel.View) *NodesReport {
 	r.Warnings = append(r.Warnings, overlapWarnings(v)...)
 	r.Cluster.Network = v.Cluster
 	r.Cluster.Nodes = len(inv.Nodes)
-	r.Cluster.PodCIDRs = netmodel.ClusterPodCIDRs(ev, inv.Nodes)
+	r.Cluster.PodCIDRs = netmodel.ClusterPodCIDRs(ev, v)
 	r.Cluster.ServiceCIDRs = netmodel.ServiceCIDRs(ev)
 	if ev.KubeProxy != nil {
 		r.Cluster.KubeProxyMode = ev.KubeProxy.Mode
@@ -153,8 +153,8 @@ func nodeWarnings(nn *netmodel.NodeNetwork, ev *cluster.Evidence, outside []*clu
 		}
 		w = append(w, Warning{Kind: WarnNoPodCIDR, Object: obj, Message: msg})
 	}
-	if msg := nn.AddressWarning(); msg != "" {
-		w = append(w, Warning{Kind: WarnCalicoAddress, Object: obj, Message: msg})
+	if kind, msg := nn.AddressWarning(); msg != "" {
+		w = append(w, Warning{Kind: kind, Object: obj, Message: msg})
 	}
 	if n.NetworkUnavail != nil && n.NetworkUnavail.Status == "True" {
 		w = append(w, Warning{Kind: WarnNetworkUnavailable, Object: obj, Message: fmt.Sprintf("node %s reports NetworkUnavailable=True (%s: %s): its network plugin has not set up its routes",

@@ -66,7 +66,7 @@ func NeedsAllPods(addrs []netip.Addr, ev *cluster.Evidence, v *netmodel.View) bo
 // BuildWho finds, for each address, the pods, nodes, Services and ranges that own or contain it.
 func BuildWho(addrs []netip.Addr, inv *cluster.Inventory, v *netmodel.View, h *cluster.AddressHolders) *WhoReport {
 	rep := &WhoReport{Notes: append(append([]string(nil), inv.Notes...), h.Notes...), Results: []WhoResult{}}
-	rc := &ranges{podCIDRs: netmodel.ClusterPodCIDRs(&inv.Evidence, inv.Nodes), serviceCIDRs: netmodel.ServiceCIDRs(&inv.Evidence)}
+	rc := &ranges{podCIDRs: netmodel.ClusterPodCIDRs(&inv.Evidence, v), serviceCIDRs: netmodel.ServiceCIDRs(&inv.Evidence)}
 	for _, a := range addrs {
 		res := WhoResult{Address: a.String(), Owners: []Owner{}}
 		res.Owners = append(res.Owners, podOwners(a, h.Pods)...)
@@ -155,12 +155,12 @@ func nodeOwners(a netip.Addr, inv *cluster.Inventory, v *netmodel.View) []Owner 
 		}
 		cn := inv.Evidence.CiliumNodes[n.Name]
 		ciliumHost := cn != nil && slices.Contains(cn.CiliumInternalIP, a)
-		if t := nn.Tunnel; t != nil && !ciliumHost { // cilium_host's address is named below
-			for _, ta := range t.Addresses {
-				if ta == a.String() {
-					out = append(out, Owner{Kind: OwnNodeTunnel, Object: obj, Detail: fmt.Sprintf("%s device %s (%s)", t.Kind, t.Device, nn.Network)})
-				}
+		if t := nn.Tunnel; t != nil && !ciliumHost && slices.Contains(t.Addresses, a.String()) { // cilium_host's address is named below
+			dev := t.Device
+			if gd := nn.Model().GatewayDevice(); gd != "" && nn.Model().Gateway(n, &inv.Evidence, a.Is4()) == a.String() {
+				dev = gd // the gateway device holds it (cilium_host, antrea-gw0), not the tunnel's
 			}
+			out = append(out, Owner{Kind: OwnNodeTunnel, Object: obj, Detail: fmt.Sprintf("%s device %s (%s)", t.Kind, dev, nn.Network)})
 		}
 		if cn != nil {
 			if ciliumHost {

@@ -22,6 +22,8 @@ type nodeFacts struct {
 	PodCIDRs  []string
 	Transport []string
 	Capacity  uint64
+	// Tunnel: the node's model encapsulates (nodes shows a tunnel)
+	Tunnel bool
 }
 
 // TestCommandsAgreeOnEveryNode runs every command's -o json on every scenario and compares the
@@ -35,7 +37,7 @@ func TestCommandsAgreeOnEveryNode(t *testing.T) {
 			c.podnetJSON(t, &rep, "nodes")
 			facts := map[string]nodeFacts{}
 			for _, n := range rep.Nodes {
-				f := nodeFacts{PodCIDRs: n.PodCIDRs, Transport: n.Transport}
+				f := nodeFacts{PodCIDRs: n.PodCIDRs, Transport: n.Transport, Tunnel: n.Tunnel != nil}
 				if n.Capacity == nil {
 					t.Errorf("nodes: node %s has no capacity", n.Name)
 				} else {
@@ -46,7 +48,13 @@ func TestCommandsAgreeOnEveryNode(t *testing.T) {
 
 			var u report.CIDRUsage
 			c.podnetJSON(t, &u, "cidr-usage")
+			if len(u.Nodes) != len(facts) {
+				t.Errorf("cidr-usage shows %d nodes, nodes %d", len(u.Nodes), len(facts))
+			}
 			for _, n := range u.Nodes {
+				if _, ok := facts[n.Name]; !ok {
+					t.Errorf("cidr-usage shows node %s, which nodes does not", n.Name)
+				}
 				f := facts[n.Name]
 				if diff := cmp.Diff(f.PodCIDRs, n.CIDRs); diff != "" {
 					t.Errorf("node %s pod CIDRs: nodes and cidr-usage differ (-nodes +cidr-usage):\n%s", n.Name, diff)
@@ -79,9 +87,11 @@ func TestCommandsAgreeOnEveryNode(t *testing.T) {
 				var w report.WhoReport
 				c.podnetJSON(t, &w, "who", p.Status.PodIPs[0].IP)
 				var in []string
+				claims := false // a node CIDR of this node is said to hold the address
 				for _, o := range w.Results[0].Owners {
 					if o.Kind == report.OwnNodePodCIDR {
 						in = append(in, o.CIDR)
+						claims = claims || o.Object == "node/"+node || slices.Contains(facts[node].PodCIDRs, o.CIDR)
 					}
 				}
 				// the node CIDR holding the address, as nodes states them ("" for a borrowed
@@ -94,8 +104,8 @@ func TestCommandsAgreeOnEveryNode(t *testing.T) {
 					}
 				}
 				switch {
-				case holder == "" && slices.ContainsFunc(in, func(c string) bool { return slices.Contains(facts[node].PodCIDRs, c) }):
-					t.Errorf("who %s: in %v, one of node %s's pod CIDRs %v, which do not hold it", ip, in, node, facts[node].PodCIDRs)
+				case holder == "" && claims:
+					t.Errorf("who %s: in %v, said to be node %s's, whose pod CIDRs %v do not hold it", ip, in, node, facts[node].PodCIDRs)
 				case holder != "" && !cmp.Equal(in, []string{holder}):
 					t.Errorf("who %s (pod %s/%s on %s): in %v, want node %s's pod CIDR %s", ip, p.Namespace, p.Name, node, in, node, holder)
 				}
@@ -114,17 +124,23 @@ func TestCommandsAgreeOnEveryNode(t *testing.T) {
 				dst := onePer[dn]
 				var p trace.Path
 				c.podnetJSON(t, &p, "trace", src.Namespace+"/"+src.Name, dst.Namespace+"/"+dst.Name)
+				if len(p.Nodes) != 2 {
+					t.Errorf("trace to %s: %d nodes in the path, want the source's and the destination's", dn, len(p.Nodes))
+				}
 				for _, nn := range p.Nodes {
 					want := facts[nn.Name]
-					got := nodeFacts{PodCIDRs: prefixStrings(nn.PodCIDRs), Transport: addrStrings(nn.Transport), Capacity: want.Capacity}
+					got := nodeFacts{PodCIDRs: prefixStrings(nn.PodCIDRs), Transport: addrStrings(nn.Transport), Tunnel: nn.Tunnel != nil}
+					want.Capacity = 0 // a trace reads no pods: it states no capacity
 					if diff := cmp.Diff(want, got); diff != "" {
 						t.Errorf("trace to %s: node %s (-nodes +trace):\n%s", dn, nn.Name, diff)
 					}
 				}
+				encapsulated := false
 				for _, h := range p.Hops {
 					if h.Encap == nil {
 						continue
 					}
+					encapsulated = true
 					v4 := netip.MustParseAddr(src.Status.PodIPs[0].IP).Is4()
 					if want := family(facts[dn].Transport, v4); h.Encap.OuterDst != want {
 						t.Errorf("trace to %s: the tunnel's outer destination is %s; nodes says the node's transport address is %s", dn, h.Encap.OuterDst, want)
@@ -132,6 +148,9 @@ func TestCommandsAgreeOnEveryNode(t *testing.T) {
 					if want := family(facts[names[0]].Transport, v4); h.Encap.OuterSrc != want {
 						t.Errorf("trace to %s: the tunnel's outer source is %s; nodes says %s", dn, h.Encap.OuterSrc, want)
 					}
+				}
+				if facts[names[0]].Tunnel && !encapsulated {
+					t.Errorf("trace to %s: nodes shows node %s's tunnel, the path has no encapsulation", dn, names[0])
 				}
 			}
 		})
