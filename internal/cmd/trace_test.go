@@ -227,7 +227,7 @@ live check (ip route get in each namespace):
     node node-2                  flannel.1 expected vxlan VNI 1 UDP 8472 local 192.168.56.12, up
                                            seen     vxlan VNI 1 UDP 8472 local 10.0.2.15, up, mtu 1450
                                  MISMATCH: local address 10.0.2.15, not the node's InternalIP 192.168.56.12
-                                 likely cause: the agent picked another interface for the tunnel (several NICs?): other nodes send to the InternalIP; set the agent's interface (flannel --iface, Calico IP_AUTODETECTION_METHOD)
+                                 likely cause: the agent picked another interface for the tunnel (several NICs?): other nodes send to the InternalIP; set flanneld's --iface (or --iface-regex, --iface-can-reach)
 
 TCP connect from pod shop/web-1 to 10.244.1.2:80: timeout
   nc: timed out

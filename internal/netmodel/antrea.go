@@ -15,8 +15,11 @@ const annAntreaTransport = "node.antrea.io/transport-addresses"
 // Geneve (default) or VXLAN tunnels between nodes in OVS, or routes (noEncap).
 type antreaModel struct{ base }
 
-func (antreaModel) Name() Name            { return Antrea }
-func (antreaModel) Agent() string         { return "antrea-agent" }
+func (antreaModel) Name() Name    { return Antrea }
+func (antreaModel) Agent() string { return "antrea-agent" }
+func (antreaModel) InterfaceHint() string {
+	return "set transportInterface or transportInterfaceCIDRs in antrea-config"
+}
 func (antreaModel) Bridge() string        { return "antrea-gw0" }
 func (antreaModel) HostEnd() HostEnd      { return HostEndBridge }
 func (antreaModel) GatewayDevice() string { return "antrea-gw0" }

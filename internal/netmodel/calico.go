@@ -26,8 +26,12 @@ const (
 // on demand, and IPIP, VXLAN, WireGuard or BGP between nodes.
 type calicoModel struct{ base }
 
-func (calicoModel) Name() Name    { return Calico }
-func (calicoModel) Agent() string { return "calico-node" }
+func (calicoModel) Name() Name            { return Calico }
+func (calicoModel) Agent() string         { return "calico-node" }
+func (calicoModel) KeepsBlackholes() bool { return true }
+func (calicoModel) InterfaceHint() string {
+	return "set IP_AUTODETECTION_METHOD on calico-node (interface=..., can-reach=... or kubernetes-internal-ip)"
+}
 
 func (calicoModel) Datapath(mode string, _ *cluster.Node) Datapath {
 	switch baseMode(mode) {
@@ -230,6 +234,25 @@ func (calicoModel) clusterRanges(ev *cluster.Evidence) []SourcedCIDR {
 		if !p.Disabled {
 			out = append(out, SourcedCIDR{CIDR: p.CIDR, Source: "IPPool " + p.Name, Pool: true, NodeMask: p.BlockSize})
 		}
+	}
+	return out
+}
+
+// pools are the IPPools, each with the IPAM blocks inside it.
+func (calicoModel) pools(ev *cluster.Evidence) []Pool {
+	var out []Pool
+	for _, p := range ev.CalicoPools {
+		cidr, err := netip.ParsePrefix(p.CIDR)
+		if err != nil {
+			continue
+		}
+		pl := Pool{Name: p.Name, APIGroup: p.APIGroup, CIDR: cidr.Masked(), BlockSize: p.BlockSize, Disabled: p.Disabled}
+		for _, b := range ev.CalicoBlocks {
+			if pl.CIDR.Contains(b.CIDR.Addr()) {
+				pl.Blocks = append(pl.Blocks, PoolBlock{CIDR: b.CIDR, Node: b.Node, Allocated: b.Allocated, Borrowed: b.Borrowed})
+			}
+		}
+		out = append(out, pl)
 	}
 	return out
 }

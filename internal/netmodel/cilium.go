@@ -25,6 +25,9 @@ func (ciliumModel) Name() Name            { return Cilium }
 func (ciliumModel) Agent() string         { return "the cilium agent" }
 func (ciliumModel) HostEnd() HostEnd      { return HostEndEBPF }
 func (ciliumModel) GatewayDevice() string { return "cilium_host" }
+func (ciliumModel) InterfaceHint() string {
+	return "set the cilium agent's devices (--devices) or its node IP"
+}
 func (ciliumModel) PodDevice(string, string) string {
 	return "lxc…" // lxc + a hash of the endpoint ID, unknown from the API
 }
@@ -71,6 +74,22 @@ func (ciliumModel) Gateway(n *cluster.Node, ev *cluster.Evidence, v4 bool) strin
 
 func (ciliumModel) Policy(*cluster.Evidence) Enforcement {
 	return Enforcement{State: Enforced, Reason: string(Cilium)}
+}
+
+// hostAddresses: cilium_host's address (the CiliumInternalIP) and the health endpoint's.
+func (ciliumModel) hostAddresses(n *cluster.Node, ev *cluster.Evidence) []HostAddress {
+	cn := ev.CiliumNodes[n.Name]
+	if cn == nil {
+		return nil
+	}
+	var out []HostAddress
+	for _, a := range cn.CiliumInternalIP {
+		out = append(out, HostAddress{Addr: a, Kind: "CiliumHost", Detail: "cilium_host (CiliumInternalIP)"})
+	}
+	for _, a := range cn.HealthIPs {
+		out = append(out, HostAddress{Addr: a, Kind: "CiliumHealth", Detail: "cilium-health endpoint"})
+	}
+	return out
 }
 
 func (ciliumModel) PolicyKinds() []schema.GroupVersionResource {

@@ -29,6 +29,9 @@ func (flannelModel) Agent() string                       { return "flanneld" }
 func (flannelModel) NodeCIDRIPAM(*cluster.Evidence) bool { return true }
 func (flannelModel) Bridge() string                      { return "cni0" }
 func (flannelModel) HostEnd() HostEnd                    { return HostEndBridge }
+func (flannelModel) InterfaceHint() string {
+	return "set flanneld's --iface (or --iface-regex, --iface-can-reach)"
+}
 
 func (flannelModel) Datapath(mode string, _ *cluster.Node) Datapath {
 	switch mode {

@@ -40,6 +40,11 @@ type Model interface {
 	// TunnelNextHop is the gateway of the tunnel route to a pod CIDR of dst (dstCIDR, "" when
 	// unknown) in the mode and family: its tunnel device's address by default.
 	TunnelNextHop(mode string, dst *NodeNetwork, dstCIDR string, v4 bool) string
+	// InterfaceHint says how to make the model's agent use the right interface for its tunnels.
+	InterfaceHint() string
+	// KeepsBlackholes reports whether the model keeps a blackhole route for each block of pod
+	// addresses its node owns (Calico).
+	KeepsBlackholes() bool
 	// CloudHint says how to check the cloud's part of the path, "" when the cloud has none.
 	CloudHint(n *cluster.Node) string
 	// Policy says whether the model enforces NetworkPolicy.
@@ -52,6 +57,11 @@ type Model interface {
 	// addressWarning is what looks wrong in the addresses the model's agent published for the
 	// node, "" when nothing does.
 	addressWarning(n *cluster.Node) (kind, message string)
+	// hostAddresses are the addresses the model's agent gives the node itself besides its tunnel
+	// (cilium_host, the health endpoint).
+	hostAddresses(n *cluster.Node, ev *cluster.Evidence) []HostAddress
+	// pools are the model's IPAM pools handed out to nodes in blocks, with their blocks.
+	pools(ev *cluster.Evidence) []Pool
 	// marks are the node's own signs of the model (annotations, labels, conditions, its
 	// CiliumNode): the reason, "" when it has none.
 	marks(n *cluster.Node, ev *cluster.Evidence) string
@@ -126,18 +136,22 @@ func (e Enforcement) String() string {
 // spec.podCIDRs, the node's InternalIPs as transport, and no limits of its own.
 type base struct{}
 
-func (base) Agent() string                                 { return "the network plugin" }
-func (base) NodeCIDRIPAM(*cluster.Evidence) bool           { return false }
-func (base) Datapath(string, *cluster.Node) Datapath       { return DatapathUnknown }
-func (base) Encap(string, *cluster.Node, bool) *Encap      { return nil }
-func (base) HostEnd() HostEnd                              { return HostEndVeth }
-func (base) Bridge() string                                { return "" }
-func (base) GatewayDevice() string                         { return "" }
-func (base) CloudHint(*cluster.Node) string                { return "" }
-func (base) PolicyKinds() []schema.GroupVersionResource    { return nil }
-func (base) Needs(*cluster.Node) cluster.Needs             { return cluster.Needs{} }
-func (base) marks(*cluster.Node, *cluster.Evidence) string { return "" }
-func (base) addressWarning(*cluster.Node) (string, string) { return "", "" }
+func (base) Agent() string                                                { return "the network plugin" }
+func (base) NodeCIDRIPAM(*cluster.Evidence) bool                          { return false }
+func (base) Datapath(string, *cluster.Node) Datapath                      { return DatapathUnknown }
+func (base) Encap(string, *cluster.Node, bool) *Encap                     { return nil }
+func (base) HostEnd() HostEnd                                             { return HostEndVeth }
+func (base) Bridge() string                                               { return "" }
+func (base) GatewayDevice() string                                        { return "" }
+func (base) CloudHint(*cluster.Node) string                               { return "" }
+func (base) InterfaceHint() string                                        { return "set the agent's interface" }
+func (base) KeepsBlackholes() bool                                        { return false }
+func (base) PolicyKinds() []schema.GroupVersionResource                   { return nil }
+func (base) Needs(*cluster.Node) cluster.Needs                            { return cluster.Needs{} }
+func (base) marks(*cluster.Node, *cluster.Evidence) string                { return "" }
+func (base) addressWarning(*cluster.Node) (string, string)                { return "", "" }
+func (base) hostAddresses(*cluster.Node, *cluster.Evidence) []HostAddress { return nil }
+func (base) pools(*cluster.Evidence) []Pool                               { return nil }
 func (base) clusterSigns(*cluster.Node, *cluster.Evidence) []string {
 	return nil
 }

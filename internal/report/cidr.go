@@ -239,23 +239,18 @@ func commonMask(masks map[int]int) int {
 	return best
 }
 
+// poolUsages are the IPAM pools handed out in blocks (Calico's IPPools): blocks claimed and by
+// which node, addresses allocated and borrowed.
 func poolUsages(ev *cluster.Evidence) []PoolUsage {
 	var out []PoolUsage
-	for _, p := range ev.CalicoPools {
-		cidr, err := netip.ParsePrefix(p.CIDR)
-		if err != nil {
-			continue
-		}
-		cidr = cidr.Masked()
-		pu := PoolUsage{Name: p.Name, APIGroup: p.APIGroup, CIDR: cidr.String(), BlockSize: p.BlockSize, Disabled: p.Disabled,
-			Addresses: ipam.Size(cidr), MaxBlocks: ipam.Slots(cidr, p.BlockSize), BlocksBy: map[string]int{}}
-		for _, b := range ev.CalicoBlocks {
-			if cidr.Contains(b.CIDR.Addr()) {
-				pu.Blocks++
-				pu.Allocated += b.Allocated
-				pu.Borrowed += b.Borrowed
-				pu.BlocksBy[dashIfEmpty(b.Node)]++
-			}
+	for _, p := range netmodel.Pools(ev) {
+		pu := PoolUsage{Name: p.Name, APIGroup: p.APIGroup, CIDR: p.CIDR.String(), BlockSize: p.BlockSize, Disabled: p.Disabled,
+			Addresses: ipam.Size(p.CIDR), MaxBlocks: ipam.Slots(p.CIDR, p.BlockSize), BlocksBy: map[string]int{}}
+		for _, b := range p.Blocks {
+			pu.Blocks++
+			pu.Allocated += b.Allocated
+			pu.Borrowed += b.Borrowed
+			pu.BlocksBy[dashIfEmpty(b.Node)]++
 		}
 		// blocks claimed reserve their addresses for their node: that is what runs out first
 		pu.Utilisation = math.Max(ipam.Ratio(uint64(pu.Blocks), pu.MaxBlocks), ipam.Ratio(uint64(pu.Allocated), pu.Addresses))

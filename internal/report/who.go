@@ -12,7 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// Owner kinds: what owns or contains an address.
+// Owner kinds: what owns or contains an address; beside these, the kinds of the addresses a
+// network model gives a node itself (netmodel.HostAddress: CiliumHost, CiliumHealth).
 const (
 	OwnPod            = "Pod"
 	OwnHostNetworkPod = "HostNetworkPod"
@@ -20,8 +21,6 @@ const (
 	OwnNodeExternalIP = "NodeExternalIP"
 	OwnNodeTunnel     = "NodeTunnel"
 	OwnNodeTransport  = "NodeTransport"
-	OwnCiliumHost     = "CiliumHost"
-	OwnCiliumHealth   = "CiliumHealth"
 	OwnService        = "ServiceClusterIP"
 	OwnNodePodCIDR    = "NodePodCIDR"
 	OwnClusterPodCIDR = "ClusterPodCIDR"
@@ -36,6 +35,8 @@ type Owner struct {
 	// CIDR is the range, for a node CIDR or IPAM block.
 	CIDR   string `json:"cidr,omitempty"`
 	Detail string `json:"detail,omitempty"`
+	// held: the owner holds the address (it is not free)
+	held bool
 }
 
 // WhoResult is everything known of one address.
@@ -153,21 +154,18 @@ func nodeOwners(a netip.Addr, inv *cluster.Inventory, v *netmodel.View) []Owner 
 		if slices.Contains(nn.Transport, a) && !slices.Contains(n.InternalIPs, a) && !slices.Contains(n.ExternalIPs, a) {
 			out = append(out, Owner{Kind: OwnNodeTransport, Object: obj, Detail: fmt.Sprintf("the address %s sends other nodes' pod traffic to (%s)", nn.Network.Model, nn.TransportSource)})
 		}
-		cn := inv.Evidence.CiliumNodes[n.Name]
-		ciliumHost := cn != nil && slices.Contains(cn.CiliumInternalIP, a)
-		if t := nn.Tunnel; t != nil && !ciliumHost && slices.Contains(t.Addresses, a.String()) { // cilium_host's address is named below
+		hosts := nn.HostAddresses(&inv.Evidence)
+		onHost := slices.ContainsFunc(hosts, func(h netmodel.HostAddress) bool { return h.Addr == a })
+		if t := nn.Tunnel; t != nil && !onHost && slices.Contains(t.Addresses, a.String()) { // a host address is named below
 			dev := t.Device
 			if gd := nn.Model().GatewayDevice(); gd != "" && nn.Model().Gateway(n, &inv.Evidence, a.Is4()) == a.String() {
 				dev = gd // the gateway device holds it (cilium_host, antrea-gw0), not the tunnel's
 			}
-			out = append(out, Owner{Kind: OwnNodeTunnel, Object: obj, Detail: fmt.Sprintf("%s device %s (%s)", t.Kind, dev, nn.Network)})
+			out = append(out, Owner{Kind: OwnNodeTunnel, Object: obj, Detail: fmt.Sprintf("%s device %s (%s)", t.Kind, dev, nn.Network), held: true})
 		}
-		if cn != nil {
-			if ciliumHost {
-				out = append(out, Owner{Kind: OwnCiliumHost, Object: obj, Detail: "cilium_host (CiliumInternalIP)"})
-			}
-			if slices.Contains(cn.HealthIPs, a) {
-				out = append(out, Owner{Kind: OwnCiliumHealth, Object: obj, Detail: "cilium-health endpoint"})
+		for _, h := range hosts {
+			if h.Addr == a {
+				out = append(out, Owner{Kind: h.Kind, Object: obj, Detail: h.Detail, held: true})
 			}
 		}
 	}
@@ -212,7 +210,7 @@ func rangeOwners(a netip.Addr, inv *cluster.Inventory, v *netmodel.View, rc *ran
 	var out []Owner
 	held := false
 	for _, o := range found {
-		if o.Kind == OwnPod || o.Kind == OwnService || o.Kind == OwnNodeTunnel || o.Kind == OwnCiliumHost || o.Kind == OwnCiliumHealth {
+		if o.held || o.Kind == OwnPod || o.Kind == OwnService {
 			held = true
 		}
 	}

@@ -113,6 +113,8 @@ type tunnelDevice struct {
 	local      string // the outer address this end should use
 	// localIsInternalIP: that address is the node's InternalIP (not one its CNI publishes)
 	localIsInternalIP bool
+	// hint says how to make the agent use the right interface
+	hint string
 }
 
 // tunnelDevices are the tunnel's two ends: the device on the source's node and on the
@@ -129,10 +131,11 @@ func (p *Path) tunnelDevices() []tunnelDevice {
 	if enc == nil {
 		return nil
 	}
-	out := []tunnelDevice{{in: srcIn, device: enc.Device, encap: enc, local: enc.OuterSrc, localIsInternalIP: p.transportIsInternalIP(srcIn)}}
+	hint := p.src.Model().InterfaceHint()
+	out := []tunnelDevice{{in: srcIn, device: enc.Device, encap: enc, local: enc.OuterSrc, localIsInternalIP: p.transportIsInternalIP(srcIn), hint: hint}}
 	for _, h := range p.Hops {
 		if h.Where != srcIn && strings.HasPrefix(h.Where, "node ") && h.Device == enc.Device {
-			out = append(out, tunnelDevice{in: h.Where, device: enc.Device, encap: enc, local: enc.OuterDst, localIsInternalIP: p.transportIsInternalIP(h.Where)})
+			out = append(out, tunnelDevice{in: h.Where, device: enc.Device, encap: enc, local: enc.OuterDst, localIsInternalIP: p.transportIsInternalIP(h.Where), hint: hint})
 		}
 	}
 	return out
@@ -273,10 +276,10 @@ func compareDevice(td tunnelDevice, d probe.Device) (status Status, reason, caus
 		return StatusMismatch, fmt.Sprintf("UDP port %d, not %d", d.Port, e.Port), "nodes disagree on the VXLAN port, or a firewall rule was written for the other one"
 	case d.Local != "" && td.local != "" && td.local != "?" && d.Local != td.local && td.localIsInternalIP:
 		return StatusMismatch, fmt.Sprintf("local address %s, not the node's InternalIP %s", d.Local, td.local),
-			"the agent picked another interface for the tunnel (several NICs?): other nodes send to the InternalIP; set the agent's interface (flannel --iface, Calico IP_AUTODETECTION_METHOD)"
+			"the agent picked another interface for the tunnel (several NICs?): other nodes send to the InternalIP; " + td.hint
 	case d.Local != "" && td.local != "" && td.local != "?" && d.Local != td.local:
 		return StatusMismatch, fmt.Sprintf("local address %s, not %s, the address the CNI publishes for the node", d.Local, td.local),
-			"the agent bound the tunnel to another interface than the address it publishes (several NICs?): other nodes send to " + td.local + "; set the agent's interface (flannel --iface, Calico IP_AUTODETECTION_METHOD)"
+			"the agent bound the tunnel to another interface than the address it publishes (several NICs?): other nodes send to " + td.local + "; " + td.hint
 	}
 	return StatusOK, "", ""
 }
@@ -290,10 +293,14 @@ func (p *Path) likelyCause(h Hop, l *Lookup, seen probe.RouteAnswer, ifaces []st
 	switch {
 	case seen.Error == "No route to host" && l.Iif != "":
 		return "the node does not forward the pod's packets: IP forwarding is off (sysctl net.ipv4.ip_forward=0; kubelet and CNI plugins turn it on) or an unreachable route matches"
+	case seen.Error == "Invalid argument" && l.Iif != "" && m.KeepsBlackholes():
+		return "a blackhole route matches " + l.Dst + " (" + agent + " keeps one for each block the node owns), or the reverse-path filter rejects " + l.From + " arriving on " + l.Iif + " (rp_filter=1 with asymmetric routes)"
 	case seen.Error == "Invalid argument" && l.Iif != "":
-		return "a blackhole route matches " + l.Dst + " (Calico keeps one for each block the node owns), or the reverse-path filter rejects " + l.From + " arriving on " + l.Iif + " (rp_filter=1 with asymmetric routes)"
+		return "a blackhole or prohibit route matches " + l.Dst + " (ip route show type blackhole), or the reverse-path filter rejects " + l.From + " arriving on " + l.Iif + " (rp_filter=1 with asymmetric routes)"
+	case seen.Error == "Invalid argument" && m.KeepsBlackholes():
+		return "a blackhole or prohibit route matches " + l.Dst + " here: " + agent + " keeps a blackhole route for each IPAM block the node owns, so the address may be in a block affine to this node while the pod runs elsewhere (look at the IPAM blocks: kubectl podnet cidr-usage)"
 	case seen.Error == "Invalid argument":
-		return "a blackhole or prohibit route matches " + l.Dst + " here: Calico keeps a blackhole route for each IPAM block the node owns, so the address may be in a block affine to this node while the pod runs elsewhere (look at the IPAM blocks: kubectl podnet cidr-usage)"
+		return "a blackhole or prohibit route matches " + l.Dst + " here (ip route show type blackhole): another agent or an administrator added it"
 	case seen.Error != "" && pod:
 		return "the pod has no route: its network was not set up (look at the kubelet's and " + agent + "'s logs on node " + p.Src.Node + ")"
 	case seen.Error != "":
