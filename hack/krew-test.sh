@@ -28,10 +28,12 @@ trap cleanup EXIT
 version=v0.0.0-krewtest
 go build -o "$work/serve" ./hack/serve
 mkfifo "$work/stdin"
+# the server lives until this script ends (its stdin closes); its own time limit only guards
+# against an orphan, and must outlast two cross-builds of six archives on a busy machine
 # the manifest's uri is BASE/VERSION/FILE: serve the first build there
 mkdir -p "$work/www"
 ln -s "$work/dist1" "$work/www/$version"
-"$work/serve" --dir "$work/www" --port-file "$work/port" <"$work/stdin" &
+"$work/serve" --dir "$work/www" --port-file "$work/port" --timeout 60m <"$work/stdin" &
 serve_pid=$!
 exec 9>"$work/stdin"
 for _ in $(seq 1 50); do [ -s "$work/port" ] && break; sleep 0.1; done
