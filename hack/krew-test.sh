@@ -68,7 +68,7 @@ export PATH="$KREW_ROOT/bin:$PATH"
 got=$(kubectl podnet version)
 case "$got" in "kubectl-podnet $version "*) ;; *) echo "krew-test: FAIL: kubectl podnet version said: $got" >&2; exit 1 ;; esac
 kc=$(hack/cluster up --name krewtest --scenario aks-kubenet 2>/dev/null | tail -n 1)
-out=$(KUBECONFIG=$kc kubectl podnet nodes)
+out=$(KUBECONFIG=$kc kubectl podnet nodes 2>&1)
 echo "$out" | grep -q "^network kubenet " || { echo "krew-test: FAIL: kubectl podnet nodes through krew said:" >&2; echo "$out" >&2; exit 1; }
 list=$(kubectl krew list 2>&1) ; echo "$list" | grep -qE "(^|/)podnet$" || { echo "krew-test: FAIL: krew list does not show podnet: $list" >&2; exit 1; }
 kubectl krew uninstall podnet >/dev/null

@@ -16,6 +16,7 @@ import (
 type CIDRUsageOptions struct {
 	*GlobalOptions
 	Output     string
+	printer    render.Printer
 	WarnAt     float64
 	FailAt     float64
 	NodeSubnet string
@@ -61,7 +62,7 @@ smallest cluster CIDR that would. For monitoring, --warn-at and --fail-at set th
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.Output, "output", "o", "", "output format: json, yaml or prometheus")
+	f.StringVarP(&o.Output, "output", "o", "", outputHelp("prometheus"))
 	f.Float64Var(&o.WarnAt, "warn-at", o.WarnAt, "warn on stderr about every utilisation at or above this percentage")
 	f.Float64Var(&o.FailAt, "fail-at", 0, "exit with code 2 when any utilisation is at or above this percentage (0: never)")
 	f.StringVar(&o.NodeSubnet, "node-subnet", "", "the Azure CNI node subnet (CIDR), to compute its headroom")
@@ -73,7 +74,8 @@ smallest cluster CIDR that would. For monitoring, --warn-at and --fail-at set th
 
 // Validate checks the flags before anything is read.
 func (o *CIDRUsageOptions) Validate() error {
-	if err := validateOutput(o.Output, "json", "yaml", "prometheus"); err != nil {
+	var err error
+	if o.printer, err = parseOutput(o.Output, false, "prometheus"); err != nil {
 		return err
 	}
 	if o.WarnAt < 0 || o.WarnAt > 100 || o.FailAt < 0 || o.FailAt > 100 {
@@ -118,10 +120,10 @@ func (o *CIDRUsageOptions) Run(cmd *cobra.Command) error {
 	errPal := render.NewPalette(o.Streams.ErrOut, o.Color)
 	render.Notes(o.Streams.ErrOut, u.Notes, errPal)
 	render.Warnings(o.Streams.ErrOut, u.Warnings, errPal)
-	switch o.Output {
-	case "json", "yaml":
-		err = render.Structured(o.Streams.Out, o.Output, u)
-	case "prometheus":
+	switch {
+	case o.printer != nil:
+		err = o.printer.Print(o.Streams.Out, render.Printable{Report: u, Kind: "node", Items: u.Nodes})
+	case o.Output == "prometheus":
 		err = render.Prometheus(o.Streams.Out, u)
 	default:
 		err = render.CIDRUsage(o.Streams.Out, u, render.NewPalette(o.Streams.Out, o.Color))

@@ -20,9 +20,10 @@ import (
 type DNSOptions struct {
 	*GlobalOptions
 	ProbeFlags
-	Output string
-	Probe  bool
-	Lookup string
+	Output  string
+	printer render.Printer
+	Probe   bool
+	Lookup  string
 
 	podNS, podName string
 	clients        *Clients
@@ -60,7 +61,7 @@ for what that adds to the pod), and with --lookup NAME a lookup of that name fro
 			return o.Run(cmd)
 		},
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json or yaml")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", outputHelp())
 	cmd.Flags().BoolVar(&o.Probe, "probe", false, "read the pod's resolv.conf from inside it (adds an ephemeral container)")
 	cmd.Flags().StringVar(&o.Lookup, "lookup", "", "with --probe: resolve this name from inside the pod")
 	o.ProbeFlags.add(cmd)
@@ -131,7 +132,8 @@ func parsePodRef(ref, ns string) (string, string, error) {
 
 // Validate checks the flags.
 func (o *DNSOptions) Validate() error {
-	if err := validateOutput(o.Output, "json", "yaml"); err != nil {
+	var err error
+	if o.printer, err = parseOutput(o.Output, false); err != nil {
 		return err
 	}
 	switch {
@@ -181,8 +183,8 @@ func (o *DNSOptions) Run(cmd *cobra.Command) error {
 	for _, u := range dns.Unknown {
 		render.Notes(o.Streams.ErrOut, []string{"could not read " + u}, errPal)
 	}
-	if o.Output != "" {
-		if err := render.Structured(o.Streams.Out, o.Output, rep); err != nil {
+	if o.printer != nil {
+		if err := o.printer.Print(o.Streams.Out, render.Printable{Report: rep, Kind: "endpoint", Items: dns.Endpoints, NameField: "address"}); err != nil {
 			return err
 		}
 	} else if err := render.DNS(o.Streams.Out, dns, rep.Pod); err != nil {

@@ -81,6 +81,7 @@ type IPOptions struct {
 	*GlobalOptions
 	ProbeFlags
 	Output   string
+	printer  render.Printer
 	Raw      bool
 	Parallel int
 
@@ -129,7 +130,7 @@ a node's devices are matched to the pods they serve. Needs 'patch' on 'pods/ephe
 		},
 	}
 	o.ProbeFlags.add(cmd)
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json or yaml (the parsed data)")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", outputHelp()+" (the parsed data)")
 	cmd.Flags().BoolVar(&o.Raw, "raw", false, "print the ip commands' output as it came")
 	cmd.Flags().IntVar(&o.Parallel, "parallel", o.Parallel, "how many targets to probe at once")
 	return cmd
@@ -164,7 +165,8 @@ func (o *IPOptions) Complete(args []string) error {
 
 // Validate checks the flags.
 func (o *IPOptions) Validate() error {
-	if err := validateOutput(o.Output, "json", "yaml"); err != nil {
+	var err error
+	if o.printer, err = parseOutput(o.Output, false); err != nil {
 		return err
 	}
 	if o.Raw && o.Output != "" {
@@ -221,8 +223,8 @@ func (o *IPOptions) Run(cmd *cobra.Command) error {
 
 func (o *IPOptions) print(views []*probe.View) error {
 	switch {
-	case o.Output != "":
-		return render.Structured(o.Streams.Out, o.Output, views)
+	case o.printer != nil:
+		return o.printer.Print(o.Streams.Out, render.Printable{Report: views, Items: views, NameField: "result.target"})
 	case o.Raw:
 		for _, v := range views {
 			if err := render.IPRaw(o.Streams.Out, v.Result); err != nil {

@@ -10,7 +10,7 @@ func TestIPBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"ip", "web", "-o", "wide"}, `unknown output format "wide": use json or yaml`},
+		{[]string{"ip", "web", "-o", "wide"}, `unknown output format "wide": use json, yaml, name, jsonpath=..., jsonpath-as-json=..., jsonpath-file=..., go-template=..., go-template-file=..., custom-columns=..., custom-columns-file=...`},
 		{[]string{"ip", "web", "--raw", "-o", "json"}, "--raw and -o do not go together: --raw prints the commands' own output"},
 		{[]string{"ip", "web", "--profile", "root"}, `invalid --profile "root": use restricted or netadmin`},
 		{[]string{"ip", "web", "--image-pull-policy", "Sometimes"}, `invalid --image-pull-policy "Sometimes": use Always, IfNotPresent or Never`},

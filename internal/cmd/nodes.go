@@ -18,6 +18,7 @@ import (
 type NodesOptions struct {
 	*GlobalOptions
 	Output    string
+	printer   render.Printer
 	Selector  string
 	NoHeaders bool
 	SortBy    string
@@ -51,9 +52,9 @@ CIDRs, pods outside their node's CIDR, NotReady nodes) go to stderr and into -o 
 			return o.Run(cmd)
 		},
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: wide, json or yaml")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", outputHelp("wide"))
 	cmd.Flags().StringVarP(&o.Selector, "selector", "l", "", "label selector to filter nodes (e.g. kubernetes.io/os=linux)")
-	cmd.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "print no headers and no footer")
+	cmd.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "print no headers (and no summary line on stderr)")
 	cmd.Flags().StringVar(&o.SortBy, "sort-by", "NAME", "column to sort by: "+strings.Join(nodesSortKeys, ", "))
 	return cmd
 }
@@ -70,7 +71,8 @@ func (o *NodesOptions) Complete() error {
 
 // Validate checks the flags.
 func (o *NodesOptions) Validate() error {
-	if err := validateOutput(o.Output, "wide", "json", "yaml"); err != nil {
+	var err error
+	if o.printer, err = parseOutput(o.Output, o.NoHeaders, "wide"); err != nil {
 		return err
 	}
 	key := strings.ToUpper(o.SortBy)
@@ -94,11 +96,18 @@ func (o *NodesOptions) Run(cmd *cobra.Command) error {
 	errPal := render.NewPalette(o.Streams.ErrOut, o.Color)
 	render.Notes(o.Streams.ErrOut, rep.Notes, errPal)
 	render.Warnings(o.Streams.ErrOut, rep.Warnings, errPal)
-	switch o.Output {
-	case "json", "yaml":
-		return render.Structured(o.Streams.Out, o.Output, rep)
+	if o.printer != nil {
+		return o.printer.Print(o.Streams.Out, render.Printable{Report: rep, Kind: "node", Items: rep.Nodes})
 	}
-	return render.Nodes(o.Streams.Out, rep, render.NodesOptions{Wide: o.Output == "wide", NoHeaders: o.NoHeaders, Palette: render.NewPalette(o.Streams.Out, o.Color)})
+	if err := render.Nodes(o.Streams.Out, rep, render.NodesOptions{Wide: o.Output == "wide", NoHeaders: o.NoHeaders, Palette: render.NewPalette(o.Streams.Out, o.Color)}); err != nil {
+		return err
+	}
+	if !o.NoHeaders {
+		// stdout carries the table alone, for awk and wc -l; the cluster's summary line goes beside it
+		_, err := fmt.Fprintln(o.Streams.ErrOut, render.NodesFooter(rep))
+		return err
+	}
+	return nil
 }
 
 // gather reads the inventory with a progress line on a terminal, and turns API failures into

@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -110,14 +112,13 @@ func TestNodesTable(t *testing.T) {
 node-1   Ready      192.168.56.11   -             10.244.0.0/24   vxlan 10.244.0.0   2/110   flannel/vxlan
 node-2   Ready      192.168.56.12   -             10.244.1.0/24   vxlan 10.244.1.0   1/110   flannel/vxlan
 node-3   NotReady   192.168.56.13   -             -               vxlan              0/110   flannel/vxlan
-
-network flannel/vxlan · pod CIDR 10.244.0.0/16 (kubeadm-config) · service CIDR 10.96.0.0/12 (kubeadm-config) · 3 nodes · 3 pods on the pod network, 1 on the host network
 `
 	if diff := cmp.Diff(want, out); diff != "" {
 		t.Errorf("stdout (-want +got):\n%s", diff)
 	}
 	wantErr := `warning: node node-3 has no pod CIDR, and flannel hands out pod addresses from it: pods scheduled there cannot get an address
 warning: node node-3 is NotReady: kubelet stopped posting node status
+network flannel/vxlan · pod CIDR 10.244.0.0/16 (kubeadm-config) · service CIDR 10.96.0.0/12 (kubeadm-config) · 3 nodes · 3 pods on the pod network, 1 on the host network
 `
 	if diff := cmp.Diff(wantErr, errOut); diff != "" {
 		t.Errorf("stderr (-want +got):\n%s", diff)
@@ -180,7 +181,7 @@ func TestNodesBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"nodes", "-o", "xml"}, `unknown output format "xml": use wide, json or yaml`},
+		{[]string{"nodes", "-o", "xml"}, `unknown output format "xml": use wide, json, yaml, name, jsonpath=..., jsonpath-as-json=..., jsonpath-file=..., go-template=..., go-template-file=..., custom-columns=..., custom-columns-file=...`},
 		{[]string{"nodes", "--sort-by", "age"}, `cannot sort by "age": use one of NAME, STATUS, INTERNAL-IP, POD-CIDRS, PODS, NETWORK, ZONE`},
 		{[]string{"nodes", "--color", "sometimes"}, `invalid --color "sometimes": use auto, always or never`},
 		{[]string{"nodes", "extra"}, `unknown command "extra" for "kubectl podnet nodes"`},
@@ -192,5 +193,50 @@ func TestNodesBadFlags(t *testing.T) {
 				t.Errorf("error = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestNodesPrinters: kubectl's printer formats over the nodes report.
+func TestNodesPrinters(t *testing.T) {
+	cols := filepath.Join(t.TempDir(), "cols")
+	if err := os.WriteFile(cols, []byte("NAME       CIDRS\n.name      .podCIDRs[*]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-o", "name"}, "node/node-1\nnode/node-2\nnode/node-3\n"},
+		{[]string{"-o", "jsonpath={.nodes[*].name}"}, "node-1 node-2 node-3"},
+		{[]string{"-o", `jsonpath={range .nodes[*]}{.name}{"\t"}{.capacity.podIPs}{"\n"}{end}`}, "node-1\t109\nnode-2\t110\nnode-3\t0\n"},
+		{[]string{"-o", "jsonpath-as-json={.cluster.podCIDRs[0]}"}, "[\n    {\n        \"cidr\": \"10.244.0.0/16\",\n        \"source\": \"kubeadm-config\"\n    }\n]\n"},
+		{[]string{"-o", "go-template={{range .nodes}}{{.name}} {{.network.model}}\n{{end}}"}, "node-1 flannel\nnode-2 flannel\nnode-3 flannel\n"},
+		{[]string{"-o", "custom-columns=NAME:.name,CIDRS:.podCIDRs[*],TRANSPORT:.transportAddresses[0]"},
+			"NAME      CIDRS           TRANSPORT\nnode-1    10.244.0.0/24   192.168.56.11\nnode-2    10.244.1.0/24   192.168.56.12\nnode-3    <none>          192.168.56.13\n"},
+		{[]string{"-o", "custom-columns=NAME:.name", "--no-headers"}, "node-1\nnode-2\nnode-3\n"},
+		{[]string{"-o", "custom-columns-file=" + cols}, "NAME      CIDRS\nnode-1    10.244.0.0/24\nnode-2    10.244.1.0/24\nnode-3    <none>\n"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			out, _, err := runCmd(t, flannelCluster(), append([]string{"nodes", "--sort-by", "NAME"}, tt.args...)...)
+			if err != nil {
+				t.Fatalf("nodes %v: %v", tt.args, err)
+			}
+			if diff := cmp.Diff(tt.want, out); diff != "" {
+				t.Errorf("stdout (-want +got):\n%s", diff)
+			}
+		})
+	}
+	for _, bad := range []struct{ arg, want string }{
+		{"jsonpath={.nodes[", "-o jsonpath: "},
+		{"go-template={{.nodes", "-o go-template: "},
+		{"custom-columns=NAME", `custom-columns column "NAME" is not HEADER:PATH`},
+		{"custom-columns-file=/nonexistent", "reading the custom-columns file: "},
+		{"jsonpath", "output format jsonpath needs a template: -o jsonpath=TEMPLATE"},
+		{"json=x", `output format "json=x" takes no argument: use -o json`},
+	} {
+		if _, _, err := runCmd(t, flannelCluster(), "nodes", "-o", bad.arg); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("nodes -o %s: error %v, want it to say %q", bad.arg, err, bad.want)
+		}
 	}
 }

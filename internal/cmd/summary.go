@@ -1,9 +1,6 @@
 package cmd
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/spf13/cobra"
 
 	"github.com/podnet/kubectl-podnet/internal/cluster"
@@ -12,27 +9,11 @@ import (
 	"github.com/podnet/kubectl-podnet/internal/report"
 )
 
-// validateOutput checks -o against the formats a command offers ("" is the default table).
-func validateOutput(o string, allowed ...string) error {
-	if o == "" {
-		return nil
-	}
-	for _, a := range allowed {
-		if o == a {
-			return nil
-		}
-	}
-	list := allowed[len(allowed)-1]
-	if len(allowed) > 1 {
-		list = strings.Join(allowed[:len(allowed)-1], ", ") + " or " + list
-	}
-	return fmt.Errorf("unknown output format %q: use %s", o, list)
-}
-
 // SummaryOptions are the options of `kubectl podnet summary`.
 type SummaryOptions struct {
 	*GlobalOptions
-	Output string
+	Output  string
+	printer render.Printer
 
 	clients *Clients
 }
@@ -60,7 +41,7 @@ with the findings of 'kubectl podnet nodes'.`,
 			return o.Run(cmd)
 		},
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json or yaml")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", outputHelp())
 	return cmd
 }
 
@@ -72,7 +53,11 @@ func (o *SummaryOptions) Complete() error {
 }
 
 // Validate checks the flags.
-func (o *SummaryOptions) Validate() error { return validateOutput(o.Output, "json", "yaml") }
+func (o *SummaryOptions) Validate() error {
+	var err error
+	o.printer, err = parseOutput(o.Output, false)
+	return err
+}
 
 // Run gathers and prints the summary.
 func (o *SummaryOptions) Run(cmd *cobra.Command) error {
@@ -86,8 +71,8 @@ func (o *SummaryOptions) Run(cmd *cobra.Command) error {
 	}
 	s := report.BuildSummary(inv, netmodel.Resolve(inv), dns)
 	render.Notes(o.Streams.ErrOut, s.Notes, render.NewPalette(o.Streams.ErrOut, o.Color))
-	if o.Output != "" {
-		return render.Structured(o.Streams.Out, o.Output, s)
+	if o.printer != nil {
+		return o.printer.Print(o.Streams.Out, render.Printable{Report: s, Kind: "summary", NameField: "podNetwork.network.model"})
 	}
 	return render.Summary(o.Streams.Out, s, render.NewPalette(o.Streams.Out, o.Color))
 }

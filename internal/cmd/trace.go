@@ -23,6 +23,7 @@ type TraceOptions struct {
 	*GlobalOptions
 	ProbeFlags
 	Output   string
+	printer  render.Printer
 	Port     string
 	Endpoint string
 	Probe    bool
@@ -73,7 +74,7 @@ live check disagrees with the model. They need 'patch' on 'pods/ephemeralcontain
 			return o.Run(cmd)
 		},
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json, yaml, dot (Graphviz) or mermaid")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", outputHelp("dot", "mermaid"))
 	cmd.Flags().StringVar(&o.Endpoint, "endpoint", "", "for a Service destination: the endpoint (pod name or address) to follow")
 	cmd.Flags().StringVar(&o.Port, "port", "", "destination port, N[/tcp|udp|sctp], to get the NetworkPolicy verdict (for a Service: its port)")
 	cmd.Flags().BoolVar(&o.Probe, "probe", false, "check the path live: ip route get in the source pod and on both nodes, and their tunnel devices")
@@ -84,7 +85,8 @@ live check disagrees with the model. They need 'patch' on 'pods/ephemeralcontain
 
 // Validate checks the flags and the endpoints' form.
 func (o *TraceOptions) Validate() error {
-	if err := validateOutput(o.Output, "json", "yaml", "dot", "mermaid"); err != nil {
+	var err error
+	if o.printer, err = parseOutput(o.Output, false, "dot", "mermaid"); err != nil {
 		return err
 	}
 	if o.Port != "" {
@@ -196,9 +198,10 @@ func (o *TraceOptions) Run(cmd *cobra.Command) error {
 
 // print writes the path in the chosen format.
 func (o *TraceOptions) print(p *trace.Path) error {
+	if o.printer != nil {
+		return o.printer.Print(o.Streams.Out, render.Printable{Report: p, Kind: "hop", Items: p.Hops, NameField: "where"})
+	}
 	switch o.Output {
-	case "json", "yaml":
-		return render.Structured(o.Streams.Out, o.Output, p)
 	case "dot":
 		return render.TraceDot(o.Streams.Out, p)
 	case "mermaid":

@@ -17,6 +17,7 @@ import (
 type WhoOptions struct {
 	*GlobalOptions
 	Output    string
+	printer   render.Printer
 	NoHeaders bool
 
 	addrs   []netip.Addr
@@ -47,14 +48,15 @@ known range". Several addresses cost one look-up of the cluster.`,
 			return o.Run(cmd)
 		},
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "output format: json or yaml")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", outputHelp())
 	cmd.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "print no headers")
 	return cmd
 }
 
 // Validate parses the addresses; it runs before any client is built.
 func (o *WhoOptions) Validate(args []string) error {
-	if err := validateOutput(o.Output, "json", "yaml"); err != nil {
+	var err error
+	if o.printer, err = parseOutput(o.Output, o.NoHeaders); err != nil {
 		return err
 	}
 	var bad []string
@@ -93,8 +95,8 @@ func (o *WhoOptions) Run(cmd *cobra.Command) error {
 	}
 	rep := report.BuildWho(o.addrs, inv, v, holders)
 	render.Notes(o.Streams.ErrOut, rep.Notes, render.NewPalette(o.Streams.ErrOut, o.Color))
-	if o.Output != "" {
-		return render.Structured(o.Streams.Out, o.Output, rep)
+	if o.printer != nil {
+		return o.printer.Print(o.Streams.Out, render.Printable{Report: rep, Kind: "address", Items: rep.Results, NameField: "address"})
 	}
 	return render.Who(o.Streams.Out, rep, o.NoHeaders)
 }

@@ -21,7 +21,7 @@ var NodesHeaders = []string{"NAME", "STATUS", "INTERNAL-IP", "EXTERNAL-IP", "POD
 
 var nodesWideHeaders = []string{"ZONE", "INSTANCE-TYPE", "KERNEL", "CONTAINER-RUNTIME", "EVIDENCE"}
 
-// Nodes writes the nodes table and, unless NoHeaders, its footer.
+// Nodes writes the nodes table (data only: the footer, NodesFooter, is for stderr).
 func Nodes(w io.Writer, r *report.NodesReport, o NodesOptions) error {
 	headers := NodesHeaders
 	if o.Wide {
@@ -47,14 +47,7 @@ func Nodes(w io.Writer, r *report.NodesReport, o NodesOptions) error {
 		}
 		rows = append(rows, row)
 	}
-	if err := Table(w, headers, rows, o.NoHeaders); err != nil {
-		return err
-	}
-	if o.NoHeaders {
-		return nil
-	}
-	_, err := fmt.Fprintln(w, "\n"+NodesFooter(r))
-	return err
+	return Table(w, headers, rows, o.NoHeaders)
 }
 
 // NodesFooter sums up the cluster in one line: model, pod and service CIDRs, counts.

@@ -44,8 +44,8 @@ func TestUnprivilegedUser(t *testing.T) {
 				t.Errorf("stdout lacks node address %s:\n%s", ip, r.stdout)
 			}
 		}
-		if !strings.Contains(r.stdout, "in namespace shop") {
-			t.Errorf("footer does not say the pods are of namespace shop:\n%s", r.stdout)
+		if !strings.Contains(r.stderr, "in namespace shop") {
+			t.Errorf("footer does not say the pods are of namespace shop:\n%s", r.stderr)
 		}
 	})
 

@@ -97,14 +97,17 @@ func TestNodesOnEveryScenario(t *testing.T) {
 			if diff := cmp.Diff(want.warnings, kinds); diff != "" {
 				t.Errorf("warnings (-want +got):\n%s\n%+v", diff, rep.Warnings)
 			}
-			// the table: one row per node, the footer, warnings on stderr
+			// the table alone on stdout, one row per node; the footer and warnings on stderr
 			tr := c.podnet(t, "nodes")
 			if tr.code != 0 {
 				t.Fatalf("nodes: exit %d: %s", tr.code, tr.stderr)
 			}
 			lines := strings.Split(strings.TrimSpace(tr.stdout), "\n")
-			if len(lines) != len(rep.Nodes)+3 || !strings.HasPrefix(lines[0], "NAME ") || !strings.HasPrefix(lines[len(lines)-1], "network "+want.network+" · ") {
+			if len(lines) != len(rep.Nodes)+1 || !strings.HasPrefix(lines[0], "NAME ") {
 				t.Errorf("table:\n%s", tr.stdout)
+			}
+			if errLines := strings.Split(strings.TrimSpace(tr.stderr), "\n"); !strings.HasPrefix(errLines[len(errLines)-1], "network "+want.network+" · ") {
+				t.Errorf("stderr does not end with the footer:\n%s", tr.stderr)
 			}
 			if got := strings.Count(tr.stderr, "warning: "); got != len(want.warnings) {
 				t.Errorf("stderr has %d warnings, want %d:\n%s", got, len(want.warnings), tr.stderr)
