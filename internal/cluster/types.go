@@ -75,3 +75,22 @@ type Inventory struct {
 	// PodsUnknown is set when pods could not be listed at all.
 	PodsUnknown bool
 }
+
+// Gaps says what the inventory could not read: pods (or pods outside one namespace), nodes, and
+// the evidence that exists or may exist but was not readable. Empty when everything was read.
+func (inv *Inventory) Gaps() []string {
+	var out []string
+	switch {
+	case inv.PodsUnknown || inv.Pods == nil && inv.PodsNamespace != "":
+		out = append(out, "pods")
+	case inv.PodsNamespace != "":
+		out = append(out, "pods outside namespace "+inv.PodsNamespace)
+	}
+	for i := range inv.Nodes {
+		if inv.Nodes[i].FromPods {
+			out = append(out, "nodes")
+			break
+		}
+	}
+	return append(out, inv.Evidence.Unknown...)
+}

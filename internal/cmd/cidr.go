@@ -132,7 +132,8 @@ func (o *CIDRUsageOptions) Run(cmd *cobra.Command) error {
 		return err
 	}
 	if o.FailAt > 0 && u.Max*100 >= o.FailAt {
-		return &ExitError{Code: 2, Err: fmt.Errorf("utilisation %.0f%% is at or past --fail-at %g%%", u.Max*100, o.FailAt)}
+		return finding(fmt.Errorf("utilisation %.0f%% is at or past --fail-at %g%%", u.Max*100, o.FailAt))
 	}
-	return nil
+	// a monitor must not read "fine" from what it could not see
+	return incomplete(append(inv.Gaps(), ips.Unknown...))
 }

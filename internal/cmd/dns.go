@@ -195,13 +195,22 @@ func (o *DNSOptions) Run(cmd *cobra.Command) error {
 		}
 	}
 	if l := rep.Probe; l != nil && l.Lookup != "" && !l.LookupOK {
-		return fmt.Errorf("looking up %s from inside pod %s/%s failed: the pod's DNS does not resolve it (see the output above)", l.Lookup, o.podNS, o.podName)
+		return finding(fmt.Errorf("looking up %s from inside pod %s/%s failed: the pod's DNS does not resolve it (see the output above)", l.Lookup, o.podNS, o.podName))
 	}
-	if dns.Service == "" && len(dns.Unknown) == 0 {
-		return fmt.Errorf("no cluster DNS Service: neither kube-system/kube-dns nor a Service labelled k8s-app=kube-dns exists; pods with dnsPolicy ClusterFirst cannot resolve names (install CoreDNS)")
+	if err := dnsFinding(dns); err != nil {
+		return err
 	}
-	if dns.Service != "" && dns.Ready == 0 {
-		return fmt.Errorf("the cluster DNS Service %s has no ready endpoint: name resolution fails in every pod; check the CoreDNS pods", dns.Service)
+	return incomplete(dns.Unknown)
+}
+
+// dnsFinding is the finding (exit 2) when the cluster DNS is broken, nil when it is not or could
+// not be read.
+func dnsFinding(dns *cluster.ClusterDNS) error {
+	switch {
+	case dns.Service == "" && len(dns.Unknown) == 0:
+		return finding(fmt.Errorf("no cluster DNS Service: neither kube-system/kube-dns nor a Service labelled k8s-app=kube-dns exists; pods with dnsPolicy ClusterFirst cannot resolve names (install CoreDNS)"))
+	case dns.Service != "" && dns.Ready == 0:
+		return finding(fmt.Errorf("the cluster DNS Service %s has no ready endpoint: name resolution fails in every pod; check the CoreDNS pods", dns.Service))
 	}
 	return nil
 }

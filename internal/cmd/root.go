@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
@@ -61,6 +62,9 @@ and flags what looks wrong.`,
 	cmd.PersistentFlags().StringVar(&g.Color, "color", g.Color, "colour output: auto (on a terminal, unless NO_COLOR is set), always or never")
 	cmd.PersistentFlags().IntVarP(&g.Verbosity, "v", "v", 0, "log level of the Kubernetes client library, as kubectl's -v (0: quiet; 6: every request; 8: bodies too)")
 	cmd.AddCommand(NewCmdNodes(g), NewCmdSummary(g), NewCmdWho(g), NewCmdDNS(g), NewCmdCIDRUsage(g), NewCmdIP(g), NewCmdTrace(g), NewCmdCleanup(g), NewCmdVersion(g))
+	for _, c := range append(cmd.Commands(), cmd) {
+		c.Long = strings.TrimSpace(strings.TrimSpace(c.Long) + "\n\n" + exitCodesHelp)
+	}
 	cmd.InitDefaultCompletionCmd()
 	g.addCompletions(cmd)
 	return cmd
@@ -97,8 +101,11 @@ func (e *ExitError) Unwrap() error { return e.Err }
 // ExitCode is the process exit code for an error returned by a command: 1 unless it says.
 func ExitCode(err error) int {
 	var ee *ExitError
-	if errors.As(err, &ee) {
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ee):
 		return ee.Code
 	}
-	return 1
+	return exitError
 }

@@ -72,7 +72,15 @@ func (o *SummaryOptions) Run(cmd *cobra.Command) error {
 	s := report.BuildSummary(inv, netmodel.Resolve(inv), dns)
 	render.Notes(o.Streams.ErrOut, s.Notes, render.NewPalette(o.Streams.ErrOut, o.Color))
 	if o.printer != nil {
-		return o.printer.Print(o.Streams.Out, render.Printable{Report: s, Kind: "summary", NameField: "podNetwork.network.model"})
+		err = o.printer.Print(o.Streams.Out, render.Printable{Report: s, Kind: "summary", NameField: "podNetwork.network.model"})
+	} else {
+		err = render.Summary(o.Streams.Out, s, render.NewPalette(o.Streams.Out, o.Color))
 	}
-	return render.Summary(o.Streams.Out, s, render.NewPalette(o.Streams.Out, o.Color))
+	if err != nil {
+		return err
+	}
+	if err := dnsFinding(dns); err != nil {
+		return err
+	}
+	return incomplete(append(inv.Gaps(), dns.Unknown...))
 }

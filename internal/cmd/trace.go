@@ -191,7 +191,7 @@ func (o *TraceOptions) Run(cmd *cobra.Command) error {
 		return err
 	}
 	if v := p.Probe; v != nil && (v.Mismatches > 0 || v.Connect != nil && v.Connect.Result != probe.Connected) {
-		return &ExitError{Code: 3, Err: fmt.Errorf("the live check disagrees with the model: see the probe section above")}
+		return &ExitError{Code: exitMismatch, Err: fmt.Errorf("the live check disagrees with the model: see the probe section above")}
 	}
 	return nil
 }

@@ -294,8 +294,8 @@ func TestDNSProbe(t *testing.T) {
 			t.Errorf("dns --probe stdout lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	// this cluster has no DNS Service: the command says so and fails
-	if r.code != 1 || !strings.Contains(r.stderr, "no cluster DNS Service") {
+	// this cluster has no DNS Service: the command says so, a finding (exit 2)
+	if r.code != 2 || !strings.Contains(r.stderr, "no cluster DNS Service") {
 		t.Errorf("exit %d, stderr %s", r.code, r.stderr)
 	}
 	if bad := c.podnet(t, "dns", "default/app", "--lookup", "x;rm"); bad.code != 1 || !strings.Contains(bad.stderr, "--lookup runs from inside the pod: add --probe") {
