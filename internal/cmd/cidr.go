@@ -16,7 +16,6 @@ import (
 type CIDRUsageOptions struct {
 	*GlobalOptions
 	Output     string
-	printer    render.Printer
 	WarnAt     float64
 	FailAt     float64
 	NodeSubnet string
@@ -25,6 +24,9 @@ type CIDRUsageOptions struct {
 	PlanMask   int
 
 	clients *Clients
+	printer render.Printer
+	// warnAtGiven: --warn-at was set on the command line (not the default)
+	warnAtGiven bool
 }
 
 // NewCmdCIDRUsage builds `kubectl podnet cidr-usage`.
@@ -52,6 +54,7 @@ smallest cluster CIDR that would. For monitoring, --warn-at and --fail-at set th
   kubectl podnet cidr-usage --fail-at 90 -o prometheus > /var/lib/node-exporter/podnet.prom`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.warnAtGiven = cmd.Flags().Changed("warn-at")
 			if err := o.Validate(); err != nil {
 				return err
 			}
@@ -80,6 +83,12 @@ func (o *CIDRUsageOptions) Validate() error {
 	}
 	if o.WarnAt < 0 || o.WarnAt > 100 || o.FailAt < 0 || o.FailAt > 100 {
 		return fmt.Errorf("--warn-at and --fail-at are percentages from 0 to 100 (got %g and %g)", o.WarnAt, o.FailAt)
+	}
+	if o.FailAt > 0 && o.WarnAt > o.FailAt && !o.warnAtGiven {
+		o.WarnAt = o.FailAt // the default warning threshold follows a lower failing one
+	}
+	if o.FailAt > 0 && o.WarnAt > o.FailAt {
+		return fmt.Errorf("--warn-at %g is above --fail-at %g: a warning would come after the failure; give a lower --warn-at", o.WarnAt, o.FailAt)
 	}
 	if o.NodeSubnet != "" {
 		p, err := netip.ParsePrefix(o.NodeSubnet)

@@ -95,6 +95,7 @@ func TestCIDRUsageBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
+		{[]string{"cidr-usage", "--warn-at", "95", "--fail-at", "90"}, "--warn-at 95 is above --fail-at 90: a warning would come after the failure; give a lower --warn-at"},
 		{[]string{"cidr-usage", "-o", "csv"}, `unknown output format "csv": use prometheus, json, yaml, name, jsonpath=..., jsonpath-as-json=..., jsonpath-file=..., go-template=..., go-template-file=..., custom-columns=..., custom-columns-file=...`},
 		{[]string{"cidr-usage", "--fail-at", "120"}, "--warn-at and --fail-at are percentages from 0 to 100 (got 80 and 120)"},
 		{[]string{"cidr-usage", "--node-subnet", "10.1.0.0"}, `--node-subnet "10.1.0.0" is not a CIDR: give one like 10.224.0.0/16`},

@@ -20,13 +20,13 @@ import (
 type DNSOptions struct {
 	*GlobalOptions
 	ProbeFlags
-	Output  string
-	printer render.Printer
-	Probe   bool
-	Lookup  string
+	Output string
+	Probe  bool
+	Lookup string
 
 	podNS, podName string
 	clients        *Clients
+	printer        render.Printer
 }
 
 // dnsReport is what -o json|yaml emit.

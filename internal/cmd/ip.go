@@ -81,12 +81,12 @@ type IPOptions struct {
 	*GlobalOptions
 	ProbeFlags
 	Output   string
-	printer  render.Printer
 	Raw      bool
 	Parallel int
 
 	targets []target
 	clients *Clients
+	printer render.Printer
 }
 
 type target struct {

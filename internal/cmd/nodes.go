@@ -18,12 +18,12 @@ import (
 type NodesOptions struct {
 	*GlobalOptions
 	Output    string
-	printer   render.Printer
 	Selector  string
 	NoHeaders bool
 	SortBy    string
 
 	clients *Clients
+	printer render.Printer
 }
 
 var nodesSortKeys = []string{"NAME", "STATUS", "INTERNAL-IP", "POD-CIDRS", "PODS", "NETWORK", "ZONE"}

@@ -12,10 +12,10 @@ import (
 // SummaryOptions are the options of `kubectl podnet summary`.
 type SummaryOptions struct {
 	*GlobalOptions
-	Output  string
-	printer render.Printer
+	Output string
 
 	clients *Clients
+	printer render.Printer
 }
 
 // NewCmdSummary builds `kubectl podnet summary`.

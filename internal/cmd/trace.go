@@ -23,7 +23,6 @@ type TraceOptions struct {
 	*GlobalOptions
 	ProbeFlags
 	Output   string
-	printer  render.Printer
 	Port     string
 	Endpoint string
 	Probe    bool
@@ -33,6 +32,7 @@ type TraceOptions struct {
 
 	src, dst string
 	clients  *Clients
+	printer  render.Printer
 }
 
 // NewCmdTrace builds `kubectl podnet trace SRC DST`.

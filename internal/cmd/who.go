@@ -17,11 +17,11 @@ import (
 type WhoOptions struct {
 	*GlobalOptions
 	Output    string
-	printer   render.Printer
 	NoHeaders bool
 
 	addrs   []netip.Addr
 	clients *Clients
+	printer render.Printer
 }
 
 // NewCmdWho builds `kubectl podnet who ADDRESS...`.
