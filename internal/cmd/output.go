@@ -10,8 +10,11 @@ import (
 
 // outputHelp is the -o help of a command with its own formats beside the printers.
 func outputHelp(own ...string) string {
-	formats := append(append([]string(nil), own...), render.PrinterFormats...)
-	return "output format: " + strings.Join(formats, "|")
+	kubectl := "json, yaml, name, jsonpath=, go-template=, custom-columns= (with their -file forms, and jsonpath-as-json=)"
+	if len(own) == 0 {
+		return "output format: " + kubectl
+	}
+	return "output format: " + strings.Join(own, ", ") + ", or kubectl's " + kubectl
 }
 
 // parseOutput checks -o: "" or one of the command's own formats (a table, prometheus, dot) gives no

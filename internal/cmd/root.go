@@ -65,6 +65,8 @@ and flags what looks wrong.`,
 	for _, c := range append(cmd.Commands(), cmd) {
 		c.Long = strings.TrimSpace(strings.TrimSpace(c.Long) + "\n\n" + exitCodesHelp)
 	}
+	cmd.AddCommand(newCmdOptions(cmd))
+	cmd.SetUsageTemplate(usageTemplate)
 	cmd.InitDefaultCompletionCmd()
 	g.addCompletions(cmd)
 	return cmd
@@ -108,4 +110,39 @@ func ExitCode(err error) int {
 		return ee.Code
 	}
 	return exitError
+}
+
+// usageTemplate is cobra's, without the global flags: they are the same on every command, and
+// 'kubectl podnet options' lists them, as 'kubectl options' does.
+const usageTemplate = `Usage:{{if .Runnable}}
+  {{.UseLine}}{{end}}{{if .HasAvailableSubCommands}}
+  {{.CommandPath}} [command]{{end}}{{if gt (len .Aliases) 0}}
+
+Aliases:
+  {{.NameAndAliases}}{{end}}{{if .HasExample}}
+
+Examples:
+{{.Example}}{{end}}{{if .HasAvailableSubCommands}}
+
+Available Commands:{{range .Commands}}{{if (or .IsAvailableCommand (eq .Name "help"))}}
+  {{rpad .Name .NamePadding }} {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableLocalFlags}}
+
+Flags:
+{{.LocalFlags.FlagUsagesWrapped 100 | trimTrailingWhitespaces}}{{end}}
+
+Use "kubectl podnet options" for the flags every command takes (--kubeconfig, --context, -n, ...).{{if .HasAvailableSubCommands}}
+Use "{{.CommandPath}} [command] --help" for more information about a command.{{end}}
+`
+
+// newCmdOptions builds `kubectl podnet options`: the flags every command takes.
+func newCmdOptions(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "options",
+		Short: "List the flags every command takes",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "The following options can be passed to any command:\n\n%s", root.PersistentFlags().FlagUsagesWrapped(100))
+			return err
+		},
+	}
 }
