@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podnet/kubectl-podnet/internal/cluster"
@@ -85,6 +88,8 @@ type IPOptions struct {
 	Parallel int
 
 	targets []target
+	// refs are the arguments; workloads and addresses become targets when Run reads them
+	refs    []objectRef
 	clients *Clients
 	printer render.Printer
 }
@@ -147,18 +152,14 @@ func (o *IPOptions) Complete(args []string) error {
 		o.ProbeNamespace = c.Namespace
 	}
 	for _, a := range args {
-		if n, ok := strings.CutPrefix(a, "node/"); ok {
-			if n == "" || strings.Contains(n, "/") {
-				return fmt.Errorf("bad node %q: use node/NAME", a)
-			}
-			o.targets = append(o.targets, target{node: n})
-			continue
-		}
-		ns, name, err := parsePodRef(a, c.Namespace)
+		r, err := parseRef(a, c.Namespace)
 		if err != nil {
 			return err
 		}
-		o.targets = append(o.targets, target{ns: ns, pod: name})
+		if r.Kind == refService {
+			return fmt.Errorf("%s: a Service has no network namespace to probe; probe one of its pods (kubectl podnet who shows them)", a)
+		}
+		o.refs = append(o.refs, r)
 	}
 	return nil
 }
@@ -181,6 +182,9 @@ func (o *IPOptions) Validate() error {
 // Run probes the targets, at most --parallel at once, and prints what they hold.
 func (o *IPOptions) Run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
+	if err := o.resolveTargets(ctx); err != nil {
+		return err
+	}
 	errPal := render.NewPalette(o.Streams.ErrOut, o.Color)
 	warnLeftovers(ctx, o.clients, o.ProbeNamespace, o.Streams.ErrOut, errPal)
 	runner, st := o.runner(o.clients, o.Streams.ErrOut)
@@ -344,4 +348,63 @@ func (s *statusLine) done() {
 		fmt.Fprintf(s.w, "\r%*s\r", s.width, "")
 		s.width = 0
 	}
+}
+
+// resolveTargets turns the arguments into pods and nodes to probe: a workload's pod, the pod or
+// node holding an address; the same target named twice is probed once.
+func (o *IPOptions) resolveTargets(ctx context.Context) error {
+	seen := map[target]bool{}
+	add := func(t target) {
+		if !seen[t] {
+			seen[t] = true
+			o.targets = append(o.targets, t)
+		}
+	}
+	for _, r := range o.refs {
+		switch r.Kind {
+		case refNode:
+			add(target{node: r.Name})
+		case refPod:
+			add(target{ns: r.Namespace, pod: r.Name})
+		case refWorkload:
+			p, err := workloadPod(ctx, o.clients.Kube, r)
+			if err != nil {
+				return o.apiErrorFor(o.clients, err)
+			}
+			add(target{ns: p.Namespace, pod: p.Name})
+		case refAddress:
+			t, err := o.holderOf(ctx, r.Addr)
+			if err != nil {
+				return err
+			}
+			add(t)
+		}
+	}
+	return nil
+}
+
+// holderOf is the running pod (on the pod network) or the node that holds the address.
+func (o *IPOptions) holderOf(ctx context.Context, a netip.Addr) (target, error) {
+	pods, err := o.clients.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "status.podIP=" + a.String()})
+	switch {
+	case apierrors.IsForbidden(err):
+		return target{}, fmt.Errorf("cannot find who holds %s: you need 'list' on pods in all namespaces (or name the pod)", a)
+	case err != nil:
+		return target{}, o.apiErrorFor(o.clients, err)
+	}
+	for i := range pods.Items {
+		if p := &pods.Items[i]; !p.Spec.HostNetwork && p.Status.Phase == corev1.PodRunning && holds(p, a) {
+			return target{ns: p.Namespace, pod: p.Name}, nil
+		}
+	}
+	nodes, err := o.clients.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return target{}, fmt.Errorf("no running pod holds %s, and the nodes cannot be read to find one that does (%s)", a, cluster.Reason(err))
+	}
+	for i := range nodes.Items {
+		if slices.Contains(cluster.ReduceNode(&nodes.Items[i]).InternalIPs, a) {
+			return target{node: nodes.Items[i].Name}, nil
+		}
+	}
+	return target{}, fmt.Errorf("no running pod and no node holds %s: 'kubectl podnet who %s' says what range it is in", a, a)
 }

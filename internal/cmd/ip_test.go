@@ -16,8 +16,10 @@ func TestIPBadInput(t *testing.T) {
 		{[]string{"ip", "web", "--image-pull-policy", "Sometimes"}, `invalid --image-pull-policy "Sometimes": use Always, IfNotPresent or Never`},
 		{[]string{"ip", "web", "--timeout", "0s"}, "--timeout must be positive (got 0s)"},
 		{[]string{"ip", "web", "--parallel", "0"}, "--parallel must be at least 1 (got 0)"},
-		{[]string{"ip", "node/"}, `bad node "node/": use node/NAME`},
-		{[]string{"ip", "a/b/c"}, `bad pod "a/b/c": use NAME, NAMESPACE/NAME or pod/NAME (with -n for the namespace)`},
+		{[]string{"ip", "node/"}, `bad argument "node/": use NAME or NAMESPACE/NAME (a pod), TYPE/NAME (pod/, node/, svc/, deploy/, sts/, ds/, job/, rs/; -n for the namespace) or an IP address`},
+		{[]string{"ip", "a/b/c"}, `bad argument "a/b/c": use NAME or NAMESPACE/NAME (a pod), TYPE/NAME (pod/, node/, svc/, deploy/, sts/, ds/, job/, rs/; -n for the namespace) or an IP address`},
+		{[]string{"ip", "10.0.0.300"}, `"10.0.0.300" is not an IP address: give a valid IPv4 or IPv6 address, or use NAME or NAMESPACE/NAME (a pod), TYPE/NAME (pod/, node/, svc/, deploy/, sts/, ds/, job/, rs/; -n for the namespace) or an IP address`},
+		{[]string{"ip", "svc/web"}, "svc/web: a Service has no network namespace to probe; probe one of its pods (kubectl podnet who shows them)"},
 		{[]string{"ip", "shop/missing"}, "pod shop/missing not found: check the name and the namespace (-n)"},
 		{[]string{"ip"}, `requires at least 1 arg(s), only received 0`},
 	}

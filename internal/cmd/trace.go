@@ -211,5 +211,6 @@ func (o *TraceOptions) print(p *trace.Path) error {
 }
 
 func isService(arg string) bool {
-	return strings.HasPrefix(arg, "svc/") || strings.HasPrefix(arg, "service/")
+	r, err := parseRef(arg, "")
+	return err == nil && r.Kind == refService
 }

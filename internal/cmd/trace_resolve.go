@@ -39,11 +39,11 @@ func (o *TraceOptions) resolveNodes(ctx context.Context, raw map[string]*cluster
 // resolveService reads svc/NAME (or svc/NS/NAME): its ClusterIP of the source's family and its
 // ready endpoints, and picks the endpoint the path goes on to (--endpoint, else the first ready).
 func (o *TraceOptions) resolveService(ctx context.Context, arg string, v4 bool) (*trace.ServiceStep, trace.Endpoint, *corev1.Pod, error) {
-	ref := strings.TrimPrefix(strings.TrimPrefix(arg, "svc/"), "service/")
-	ns, name := o.clients.Namespace, ref
-	if a, b, ok := strings.Cut(ref, "/"); ok {
-		ns, name = a, b
+	ref, err := parseRef(arg, o.clients.Namespace)
+	if err != nil {
+		return nil, trace.Endpoint{}, nil, err
 	}
+	ns, name := ref.Namespace, ref.Name
 	s, err := o.clients.Kube.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
@@ -148,7 +148,23 @@ func (o *TraceOptions) resolveService(ctx context.Context, arg string, v4 bool) 
 
 // resolve turns an argument into an endpoint: a pod, node/NAME, or the address of a pod or node.
 func (o *TraceOptions) resolve(ctx context.Context, arg string) (trace.Endpoint, *corev1.Pod, error) {
-	if n, ok := strings.CutPrefix(arg, "node/"); ok {
+	ref, err := parseRef(arg, o.clients.Namespace)
+	if err != nil {
+		return trace.Endpoint{}, nil, err
+	}
+	switch ref.Kind {
+	case refService:
+		return trace.Endpoint{}, nil, fmt.Errorf("%s: a Service is only a destination; trace from a pod, a node or an address", arg)
+	case refWorkload:
+		p, err := workloadPod(ctx, o.clients.Kube, ref)
+		if err != nil {
+			return trace.Endpoint{}, nil, o.apiErrorFor(o.clients, err)
+		}
+		e, err := podEndpoint(p, netip.Addr{})
+		return e, p, err
+	}
+	if ref.Kind == refNode {
+		n := ref.Name
 		node, err := o.clients.Kube.CoreV1().Nodes().Get(ctx, n, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return trace.Endpoint{}, nil, fmt.Errorf("node %s not found: check the name (kubectl get nodes)", n)
@@ -161,10 +177,17 @@ func (o *TraceOptions) resolve(ctx context.Context, arg string) (trace.Endpoint,
 		}
 		return trace.Endpoint{Kind: "node", Name: n, Node: n, IP: red.InternalIPs[0], Others: red.InternalIPs[1:]}, nil, nil
 	}
-	if ip, err := netip.ParseAddr(arg); err == nil {
+	if ref.Kind == refAddress {
+		ip := ref.Addr
 		pods, err := o.clients.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "status.podIP=" + ip.String()})
+		switch {
+		case apierrors.IsForbidden(err):
+			return trace.Endpoint{}, nil, fmt.Errorf("cannot find who holds %s: you need 'list' on pods in all namespaces (or trace the pod by name)", ip)
+		case err != nil:
+			return trace.Endpoint{}, nil, o.apiErrorFor(o.clients, err)
+		}
 		var finished *corev1.Pod
-		if err == nil {
+		{
 			for i := range pods.Items {
 				p := &pods.Items[i]
 				switch {
@@ -223,10 +246,7 @@ func (o *TraceOptions) resolve(ctx context.Context, arg string) (trace.Endpoint,
 		}
 		return trace.Endpoint{}, nil, fmt.Errorf("no pod and no node has address %s, and it is in no node's pod CIDR nor the service CIDR: it is outside the cluster's known ranges ('kubectl podnet who %s' says more)", ip, ip)
 	}
-	ns, name, err := parsePodRef(arg, o.clients.Namespace)
-	if err != nil {
-		return trace.Endpoint{}, nil, err
-	}
+	ns, name := ref.Namespace, ref.Name
 	p, err := o.clients.Kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
