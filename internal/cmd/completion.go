@@ -60,13 +60,12 @@ func completeNothing(*cobra.Command, []string, string) ([]string, cobra.ShellCom
 
 // addCompletions wires the dynamic completions onto the subcommands.
 func (g *GlobalOptions) addCompletions(root *cobra.Command) {
-	outputs := map[string][]string{
-		"nodes": {"wide", "json", "yaml"}, "summary": {"json", "yaml"}, "who": {"json", "yaml"}, "dns": {"json", "yaml"},
-		"cidr-usage": {"json", "yaml", "prometheus"}, "ip": {"json", "yaml"}, "trace": {"json", "yaml", "dot", "mermaid"},
-	}
+	// each command's own formats, then kubectl's printers
+	own := map[string][]string{"nodes": {"wide"}, "summary": nil, "who": nil, "dns": nil, "cidr-usage": {"prometheus"}, "ip": nil, "trace": {"dot", "mermaid"}}
+	printers := []string{"json", "yaml", "name", "jsonpath=", "jsonpath-as-json=", "jsonpath-file=", "go-template=", "go-template-file=", "custom-columns=", "custom-columns-file="}
 	for _, c := range root.Commands() {
-		if f, ok := outputs[c.Name()]; ok {
-			_ = c.RegisterFlagCompletionFunc("output", completeOutputs(f...))
+		if f, ok := own[c.Name()]; ok {
+			_ = c.RegisterFlagCompletionFunc("output", completeOutputs(append(append([]string(nil), f...), printers...)...))
 		}
 		switch c.Name() {
 		case "ip", "trace":

@@ -29,8 +29,9 @@ func TestCompletion(t *testing.T) {
 		want []string
 	}{
 		{[]string{"n"}, []string{"nodes"}},
-		{[]string{"nodes", "-o", ""}, []string{"wide", "json", "yaml"}},
+		{[]string{"nodes", "-o", ""}, []string{"wide", "json", "yaml", "name", "jsonpath=", "jsonpath-as-json=", "jsonpath-file=", "go-template=", "go-template-file=", "custom-columns=", "custom-columns-file="}},
 		{[]string{"cidr-usage", "-o", "p"}, []string{"prometheus"}},
+		{[]string{"trace", "a", "b", "-o", "custom"}, []string{"custom-columns=", "custom-columns-file="}},
 		{[]string{"nodes", "--sort-by", "P"}, []string{"POD-CIDRS", "PODS"}},
 		{[]string{"ip", "-n", "shop", "web-"}, []string{"web-1", "web-2", "web-3"}},
 		{[]string{"ip", "node/"}, []string{"node/node-1", "node/node-2", "node/node-3"}},
