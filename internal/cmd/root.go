@@ -36,7 +36,7 @@ func NewCmdRoot(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 func newCmdRoot(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, clients ClientFactory) *cobra.Command {
 	g := &GlobalOptions{ConfigFlags: flags, Streams: streams, Color: "auto", NewClients: clients}
 	cmd := &cobra.Command{
-		Use:   "podnet",
+		Use:   "kubectl-podnet",
 		Short: "Make Kubernetes pod networking visible",
 		Long: `kubectl podnet shows how a cluster's pod network is built: node and pod addresses, pod CIDRs,
 tunnels and the network model (kubenet, Flannel, Calico, Cilium, AWS VPC CNI, Azure CNI, Antrea),
