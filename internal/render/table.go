@@ -78,17 +78,6 @@ func YAML(w io.Writer, v any) error {
 	return err
 }
 
-// Structured writes v in format "json" or "yaml".
-func Structured(w io.Writer, format string, v any) error {
-	switch format {
-	case "json":
-		return JSON(w, v)
-	case "yaml":
-		return YAML(w, v)
-	}
-	return fmt.Errorf("unknown structured format %q", format)
-}
-
 // dash stands for an empty cell.
 func dash(s string) string {
 	if s == "" {
