@@ -3,6 +3,7 @@ package cmd
 import (
 	"strings"
 
+	"github.com/podnet/kubectl-podnet/internal/render"
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -62,7 +63,10 @@ func completeNothing(*cobra.Command, []string, string) ([]string, cobra.ShellCom
 func (g *GlobalOptions) addCompletions(root *cobra.Command) {
 	// each command's own formats, then kubectl's printers
 	own := map[string][]string{"nodes": {"wide"}, "summary": nil, "who": nil, "dns": nil, "cidr-usage": {"prometheus"}, "ip": nil, "trace": {"dot", "mermaid"}}
-	printers := []string{"json", "yaml", "name", "jsonpath=", "jsonpath-as-json=", "jsonpath-file=", "go-template=", "go-template-file=", "custom-columns=", "custom-columns-file="}
+	var printers []string
+	for _, f := range render.PrinterFormats {
+		printers = append(printers, strings.TrimSuffix(f, "...")) // "jsonpath=..." completes as "jsonpath="
+	}
 	for _, c := range root.Commands() {
 		if f, ok := own[c.Name()]; ok {
 			_ = c.RegisterFlagCompletionFunc("output", completeOutputs(append(append([]string(nil), f...), printers...)...))

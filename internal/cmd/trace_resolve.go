@@ -22,11 +22,12 @@ import (
 // DaemonSets, the models' own evidence for these nodes) and resolves the nodes.
 func (o *TraceOptions) resolveNodes(ctx context.Context, raw map[string]*cluster.Node, names []string, service bool) (map[string]*netmodel.NodeNetwork, *cluster.Evidence) {
 	ev := cluster.GatherBase(ctx, o.clients.Clients)
-	needs := cluster.Needs{KubeProxy: service}
+	list := make([]*cluster.Node, 0, len(names))
 	for _, name := range names {
-		n := raw[name]
-		needs = needs.Merge(netmodel.Detect(n, ev).Descriptor().Needs(n))
+		list = append(list, raw[name])
 	}
+	needs := netmodel.Needs(ev, list...)
+	needs.KubeProxy = service
 	cluster.GatherNeeds(ctx, o.clients.Clients, ev, needs, names)
 	nodes := make(map[string]*netmodel.NodeNetwork, len(names))
 	for _, name := range names {
@@ -215,10 +216,11 @@ func (o *TraceOptions) resolve(ctx context.Context, arg string) (trace.Endpoint,
 		}
 		// whose range it is in, as each node's model hands out addresses
 		inv.Evidence = *cluster.GatherBase(ctx, o.clients.Clients)
-		needs := cluster.Needs{}
+		list := make([]*cluster.Node, len(inv.Nodes))
 		for i := range inv.Nodes {
-			needs = needs.Merge(netmodel.Detect(&inv.Nodes[i], &inv.Evidence).Descriptor().Needs(&inv.Nodes[i]))
+			list[i] = &inv.Nodes[i]
 		}
+		needs := netmodel.Needs(&inv.Evidence, list...)
 		cluster.GatherNeeds(ctx, o.clients.Clients, &inv.Evidence, needs, nil)
 		for _, nn := range netmodel.Resolve(inv).Nodes {
 			for _, c := range nn.PodCIDRs {

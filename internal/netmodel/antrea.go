@@ -94,7 +94,7 @@ func (antreaModel) PolicyKinds() []schema.GroupVersionResource {
 func (antreaModel) Needs(*cluster.Node) cluster.Needs { return cluster.Needs{CNIConfigMaps: true} }
 
 // podCIDRs: chained in networkPolicyOnly mode, the primary CNI hands out the addresses.
-func (m antreaModel) podCIDRs(n *cluster.Node, ev *cluster.Evidence) ([]netip.Prefix, CIDRSource) {
+func (antreaModel) podCIDRs(n *cluster.Node, ev *cluster.Evidence) ([]netip.Prefix, CIDRSource) {
 	if antreaMode(ev) == antreaPolicyOnly {
 		return nil, SourceCloudSubnet
 	}

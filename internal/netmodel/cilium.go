@@ -196,24 +196,19 @@ func (ciliumModel) transport(n *cluster.Node, ev *cluster.Evidence) ([]netip.Add
 	return nil, ""
 }
 
-func (m ciliumModel) addresses(nn *NodeNetwork, ev *cluster.Evidence) (uint64, bool, string) {
+func (ciliumModel) addresses(nn *NodeNetwork, ev *cluster.Evidence) (uint64, bool, string) {
 	if nn.Source == SourceCloudSubnet && ev.Cilium != nil && ev.Cilium.IPAM == "eni" {
 		return eniAddresses(nn.node, false, false)
 	}
 	if len(nn.PodCIDRs) == 0 {
 		return 0, false, "no per-node CIDR"
 	}
-	_, src := m.usable(netip.Prefix{})
-	return usableOf(nn.PodCIDRs, ipam.CiliumUsable), true, src
+	return usableOf(nn.PodCIDRs, ipam.CiliumUsable), true, ciliumRule
 }
 
-func (ciliumModel) usable(p netip.Prefix) (uint64, string) {
-	var n uint64
-	if p.IsValid() {
-		n = ipam.CiliumUsable(p)
-	}
-	return n, "Cilium reserves 2 addresses per CIDR, plus cilium_host and health"
-}
+const ciliumRule = "Cilium reserves 2 addresses per CIDR, plus cilium_host and health"
+
+func (ciliumModel) usable(p netip.Prefix) (uint64, string) { return ipam.CiliumUsable(p), ciliumRule }
 
 func (ciliumModel) clusterRanges(ev *cluster.Evidence) []SourcedCIDR {
 	if ev.Cilium == nil || ev.Cilium.IPAM != "cluster-pool" {
@@ -230,7 +225,7 @@ func (ciliumModel) clusterRanges(ev *cluster.Evidence) []SourcedCIDR {
 	return out
 }
 
-func (m ciliumModel) limits(nodes []*NodeNetwork, _ LimitOptions) []Limit {
+func (ciliumModel) limits(nodes []*NodeNetwork, _ LimitOptions) []Limit {
 	var eni []*NodeNetwork
 	for _, nn := range nodes {
 		if nn.Source == SourceCloudSubnet {

@@ -42,6 +42,16 @@ func network(m Model, n *cluster.Node, ev *cluster.Evidence, why []string) Netwo
 	return Network{Model: m.Name(), Mode: mode, Evidence: append(why, more...)}
 }
 
+// Needs is what a targeted read must fetch for the nodes' models (ev holds discovery and the
+// DaemonSets, which detection reads first).
+func Needs(ev *cluster.Evidence, nodes ...*cluster.Node) cluster.Needs {
+	var needs cluster.Needs
+	for _, n := range nodes {
+		needs = needs.Merge(Detect(n, ev).Descriptor().Needs(n))
+	}
+	return needs
+}
+
 // ClusterNetwork sums up the per-node networks: the model most nodes have, and "mixed" when
 // nodes disagree.
 func ClusterNetwork(nets []Network, ev *cluster.Evidence) Network {
