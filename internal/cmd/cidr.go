@@ -47,8 +47,9 @@ func NewCmdCIDRUsage(g *GlobalOptions) *cobra.Command {
   addresses (--node-subnet), the upstream 5,000 nodes and 150,000 pods.
 
 --plan-nodes answers whether the current ranges hold N nodes of M pods, what binds first, and the
-smallest cluster CIDR that would. For monitoring, --warn-at and --fail-at set the exit code (0 ok,
-1 error, 2 at or past --fail-at) and -o prometheus writes gauges for a textfile collector.`,
+smallest cluster CIDR that would; it exits 2 when the plan does not fit. For monitoring, --warn-at
+and --fail-at set the exit code (2 at or past --fail-at) and -o prometheus writes gauges for a
+textfile collector.`,
 		Example: `  kubectl podnet cidr-usage
   kubectl podnet cidr-usage --plan-nodes 300 --max-pods 110
   kubectl podnet cidr-usage --fail-at 90 -o prometheus > /var/lib/node-exporter/podnet.prom`,
@@ -126,6 +127,9 @@ func (o *CIDRUsageOptions) Run(cmd *cobra.Command) error {
 	ips := cluster.ReadClusterIPs(cmd.Context(), o.clients.Clients, &inv.Evidence)
 	u := report.BuildCIDRUsage(inv, netmodel.Resolve(inv), ips, report.CIDRUsageConfig{WarnAt: o.WarnAt, FailAt: o.FailAt, NodeSubnet: o.NodeSubnet,
 		PlanNodes: o.PlanNodes, PlanMax: o.PlanMax, PlanMask: o.PlanMask})
+	if err := report.CheckPlanMask(u, o.PlanMask); err != nil {
+		return err
+	}
 	errPal := render.NewPalette(o.Streams.ErrOut, o.Color)
 	render.Notes(o.Streams.ErrOut, u.Notes, errPal)
 	render.Warnings(o.Streams.ErrOut, u.Warnings, errPal)
@@ -142,6 +146,9 @@ func (o *CIDRUsageOptions) Run(cmd *cobra.Command) error {
 	}
 	if o.FailAt > 0 && u.Max*100 >= o.FailAt {
 		return finding(fmt.Errorf("utilisation %.0f%% is at or past --fail-at %g%%", u.Max*100, o.FailAt))
+	}
+	if u.Plan != nil && !u.Plan.Holds {
+		return finding(fmt.Errorf("the plan of %d nodes of %d pods does not fit: %s", u.Plan.Nodes, u.Plan.MaxPods, u.Plan.Shortfall()))
 	}
 	// a monitor must not read "fine" from what it could not see
 	return incomplete(append(inv.Gaps(), ips.Unknown...))

@@ -10,8 +10,9 @@ import (
 
 func TestCIDRUsageTable(t *testing.T) {
 	out, errOut, err := runCmd(t, flannelCluster(), "cidr-usage", "--plan-nodes", "300")
-	if err != nil {
-		t.Fatalf("cidr-usage: %v", err)
+	// the plan does not fit: that is the finding --plan-nodes exists for
+	if ExitCode(err) != 2 || err.Error() != "the plan of 300 nodes of 110 pods does not fit: node CIDRs (/24) in cluster CIDR 10.244.0.0/16: need 300, have 256" {
+		t.Fatalf("cidr-usage: exit %d, %v; want 2 and the shortfall", ExitCode(err), err)
 	}
 	want := `CLUSTER POD CIDRS
 CIDR            NODE-MASK   NODE-CIDRS   FREE   NO-CIDR   HOLES   USED                SOURCE
@@ -102,10 +103,11 @@ func TestCIDRUsageBadFlags(t *testing.T) {
 		{[]string{"cidr-usage", "--max-pods", "50"}, "--max-pods and --node-cidr-mask plan with --plan-nodes: give the number of nodes too"},
 		{[]string{"cidr-usage", "--plan-nodes", "10", "--node-cidr-mask", "31"}, "--node-cidr-mask must be an IPv4 prefix length from 8 to 30 (got 31)"},
 		{[]string{"cidr-usage", "--plan-nodes", "-3"}, "--plan-nodes must be a positive number of nodes (got -3)"},
+		{[]string{"cidr-usage", "--plan-nodes", "10", "--node-cidr-mask", "12"}, "--node-cidr-mask /12 does not fit in cluster CIDR 10.244.0.0/16: a node CIDR cannot be larger than the range it is cut from; give a mask from /16 up"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			_, _, err := runCmd(t, nil, tt.args...)
+			_, _, err := runCmd(t, flannelCluster(), tt.args...)
 			if err == nil || err.Error() != tt.want {
 				t.Errorf("error = %v, want %q", err, tt.want)
 			}

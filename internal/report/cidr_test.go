@@ -175,3 +175,27 @@ func TestCIDRUsageCalicoAndCilium(t *testing.T) {
 		t.Errorf("cilium node = %+v, want 252 usable (4 reserved) and 1 used", n)
 	}
 }
+
+func TestCheckPlanMask(t *testing.T) {
+	cilium := &CIDRUsage{Network: netmodel.Network{Model: netmodel.Cilium}, Ranges: []RangeUsage{{CIDR: "10.0.0.0/8"}, {CIDR: "fd00::/104"}}}
+	none := &CIDRUsage{Network: netmodel.Network{Model: netmodel.AWSVPCCNI}}
+	tests := []struct {
+		u    *CIDRUsage
+		mask int
+		want string
+	}{
+		{cilium, 0, ""},
+		{cilium, 24, ""},
+		{cilium, 29, ""},
+		{cilium, 8, ""},
+		{cilium, 7, "--node-cidr-mask /7 does not fit in cluster CIDR 10.0.0.0/8: a node CIDR cannot be larger than the range it is cut from; give a mask from /8 up"},
+		{cilium, 30, "--node-cidr-mask /30 leaves a node no pod address under cilium (Cilium reserves 2 addresses per CIDR, plus cilium_host and health): give a mask of /29 or shorter"},
+		{none, 24, "--node-cidr-mask /24 has no IPv4 cluster pod CIDR to plan in (none is known for this cluster, model aws-vpc-cni); plan without it, or read the CIDR with 'kubectl podnet summary'"},
+	}
+	for _, tt := range tests {
+		err := CheckPlanMask(tt.u, tt.mask)
+		if got := fmt.Sprint(err); (tt.want == "" && err != nil) || (tt.want != "" && got != tt.want) {
+			t.Errorf("%s /%d: %v, want %q", tt.u.Network.Model, tt.mask, err, tt.want)
+		}
+	}
+}

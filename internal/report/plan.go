@@ -132,3 +132,50 @@ func anyProvider(inv *cluster.Inventory, prefix string) bool {
 	}
 	return false
 }
+
+// Shortfall names the checks the plan fails, with what they need and have.
+func (p *PlanResult) Shortfall() string {
+	var out []string
+	for _, c := range p.Checks {
+		if !c.OK {
+			out = append(out, fmt.Sprintf("%s: need %d, have %d", c.Name, c.Need, c.Have))
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// CheckPlanMask refuses a what-if node CIDR mask that cannot describe a plan: one shorter than an
+// IPv4 cluster CIDR (no node CIDR fits in it), or one that leaves a node no pod address under the
+// cluster's network model. It needs the cluster's ranges, so it runs after BuildCIDRUsage.
+func CheckPlanMask(u *CIDRUsage, mask int) error {
+	if mask == 0 {
+		return nil
+	}
+	model := u.Network.Descriptor()
+	var v4 []netip.Prefix
+	for _, r := range u.Ranges {
+		if pfx, err := netip.ParsePrefix(r.CIDR); err == nil && pfx.Addr().Is4() {
+			v4 = append(v4, pfx)
+		}
+	}
+	if len(v4) == 0 {
+		return fmt.Errorf("--node-cidr-mask /%d has no IPv4 cluster pod CIDR to plan in (none is known for this cluster, model %s); plan without it, or read the CIDR with 'kubectl podnet summary'", mask, model.Name())
+	}
+	for _, pfx := range v4 {
+		if mask < pfx.Bits() {
+			return fmt.Errorf("--node-cidr-mask /%d does not fit in cluster CIDR %s: a node CIDR cannot be larger than the range it is cut from; give a mask from /%d up", mask, pfx, pfx.Bits())
+		}
+	}
+	node := netip.PrefixFrom(v4[0].Addr(), mask).Masked()
+	if usable, src := netmodel.Usable(model, node); usable == 0 {
+		longest := mask
+		for longest > v4[0].Bits() {
+			longest--
+			if n, _ := netmodel.Usable(model, netip.PrefixFrom(v4[0].Addr(), longest).Masked()); n > 0 {
+				break
+			}
+		}
+		return fmt.Errorf("--node-cidr-mask /%d leaves a node no pod address under %s (%s): give a mask of /%d or shorter", mask, model.Name(), src, longest)
+	}
+	return nil
+}

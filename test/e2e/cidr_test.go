@@ -139,16 +139,16 @@ func TestCIDRUsageExhausted(t *testing.T) {
 func TestCIDRUsagePlanKnownAnswer(t *testing.T) {
 	c := clusterFor(t, "aks-kubenet")
 	u, r := cidrUsage(t, c, "--plan-nodes", "300")
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	if r.code != 2 || !strings.Contains(r.stderr, "error: the plan of 300 nodes of 110 pods does not fit: node CIDRs (/24) in cluster CIDR 10.244.0.0/16: need 300, have 256") {
+		t.Fatalf("a plan that does not fit exits 2 with the shortfall; got exit %d: %s", r.code, r.stderr)
 	}
 	// 10.244.0.0/16 holds 256 /24s: 300 nodes do not fit; a /15 would; the 400-route cap is fine
 	p := u.Plan
 	if p.Holds || p.Binding != "node CIDRs (/24) in cluster CIDR 10.244.0.0/16" || len(p.Smallest) != 1 || p.Smallest[0] != "10.244.0.0/15" {
 		t.Errorf("plan 300 nodes = %+v", p)
 	}
-	u, _ = cidrUsage(t, c, "--plan-nodes", "200", "--max-pods", "250")
-	if !u.Plan.Holds {
+	u, r = cidrUsage(t, c, "--plan-nodes", "200", "--max-pods", "250")
+	if !u.Plan.Holds || r.code != 0 {
 		t.Errorf("200 nodes of 250 pods fit 10.244.0.0/16 with /24s (253 addresses each): %+v", u.Plan)
 	}
 	u, _ = cidrUsage(t, c, "--plan-nodes", "500", "--node-cidr-mask", "25")
@@ -157,6 +157,15 @@ func TestCIDRUsagePlanKnownAnswer(t *testing.T) {
 	}
 	if got := u.Limits[0]; got.Name != "Azure route table (kubenet)" || got.Used != 4 || got.Limit != 400 {
 		t.Errorf("route table limit = %+v", got)
+	}
+	// masks that cannot describe a plan are refused before anything is printed
+	for mask, want := range map[string]string{
+		"12": "error: --node-cidr-mask /12 does not fit in cluster CIDR 10.244.0.0/16: a node CIDR cannot be larger than the range it is cut from; give a mask from /16 up",
+		"31": "error: --node-cidr-mask must be an IPv4 prefix length from 8 to 30 (got 31)",
+	} {
+		if r := c.podnet(t, "cidr-usage", "--plan-nodes", "10", "--node-cidr-mask", mask); r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, want) {
+			t.Errorf("--node-cidr-mask %s: exit %d, stdout %q, stderr %q; want 1 and %q", mask, r.code, r.stdout, r.stderr, want)
+		}
 	}
 }
 
