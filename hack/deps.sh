@@ -5,8 +5,9 @@ need=()
 command -v openssl >/dev/null || need+=(openssl)
 command -v ss >/dev/null || need+=(iproute2)
 command -v git >/dev/null || need+=(git)
-# the completion test sources the generated script in a real bash, as users' shells do
+# the completion tests source the generated scripts in a real bash and zsh, as users' shells do
 [ -f /usr/share/bash-completion/bash_completion ] || need+=(bash-completion)
+command -v zsh >/dev/null || need+=(zsh)
 # the tests that run as root (real node, kernel datapaths) also use busybox (ping, nc) and iptables
 if [ "$(id -u)" = 0 ]; then
   [ -x /bin/busybox ] || need+=(busybox-static)

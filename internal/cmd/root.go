@@ -68,6 +68,7 @@ and flags what looks wrong.`,
 	cmd.AddCommand(newCmdOptions(cmd))
 	cmd.SetUsageTemplate(usageTemplate)
 	cmd.InitDefaultCompletionCmd()
+	refuseBareCompletion(cmd)
 	g.addCompletions(cmd)
 	return cmd
 }
@@ -133,6 +134,28 @@ Flags:
 Use "kubectl podnet options" for the flags every command takes (--kubeconfig, --context, -n, ...).{{if .HasAvailableSubCommands}}
 Use "{{.CommandPath}} [command] --help" for more information about a command.{{end}}
 `
+
+// refuseBareCompletion makes 'completion' without a shell, or with one it has no script for, an
+// error: cobra would print the help and exit 0, and 'source <(kubectl podnet completion)' would
+// source the help text.
+func refuseBareCompletion(root *cobra.Command) {
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		var shells []string
+		for _, s := range c.Commands() {
+			shells = append(shells, s.Name())
+		}
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return fmt.Errorf("completion needs a shell: give one of %s, e.g. 'source <(kubectl podnet completion bash)'", strings.Join(shells, ", "))
+			}
+			return fmt.Errorf("no completion script for shell %q: give one of %s", args[0], strings.Join(shells, ", "))
+		}
+	}
+}
 
 // newCmdOptions builds `kubectl podnet options`: the flags every command takes.
 func newCmdOptions(root *cobra.Command) *cobra.Command {
