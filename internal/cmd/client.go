@@ -1,22 +1,15 @@
 package cmd
 
 import (
-	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
-	"strings"
-	"syscall"
+	"os"
 
 	"github.com/podnet/kubectl-podnet/internal/cluster"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // Clients are the API clients and what a user needs to know of where they point.
@@ -28,6 +21,9 @@ type Clients struct {
 	Namespace string
 	// NamespaceExplicit is set when -n was given.
 	NamespaceExplicit bool
+	// Context and User are the kubeconfig's, and ExecCommand the user's credential plugin, for
+	// error messages.
+	Context, User, ExecCommand, ExecInstallHint string
 }
 
 // ClientFactory builds the clients from the global flags.
@@ -36,6 +32,14 @@ type ClientFactory func(flags *genericclioptions.ConfigFlags) (*Clients, error)
 // NewClientsFromFlags builds real clients: protobuf for built-in types, JSON for custom resources,
 // a rate limit high enough never to throttle a listing.
 func NewClientsFromFlags(flags *genericclioptions.ConfigFlags) (*Clients, error) {
+	if flags.KubeConfig != nil && *flags.KubeConfig != "" {
+		if _, err := os.Stat(*flags.KubeConfig); err != nil {
+			return nil, fmt.Errorf("the kubeconfig %s given with --kubeconfig cannot be read (%v): check the path", *flags.KubeConfig, errors.Unwrap(err))
+		}
+	}
+	if err := checkKubeconfigFound(flags); err != nil {
+		return nil, err
+	}
 	cfg, err := flags.ToRESTConfig()
 	if err != nil {
 		return nil, kubeconfigError(err)
@@ -57,52 +61,25 @@ func NewClientsFromFlags(flags *genericclioptions.ConfigFlags) (*Clients, error)
 	if err != nil {
 		return nil, kubeconfigError(err)
 	}
-	return &Clients{
+	c := &Clients{
 		Clients:   cluster.Clients{Kube: kube, Dynamic: dyn, Discovery: kube.Discovery(), CoreREST: kube.CoreV1().RESTClient()},
 		Server:    cfg.Host,
 		Namespace: ns, NamespaceExplicit: explicit,
-	}, nil
-}
-
-func kubeconfigError(err error) error {
-	if clientcmd.IsEmptyConfig(err) {
-		return fmt.Errorf("no kubeconfig found: set KUBECONFIG or pass --kubeconfig (or --server and --token)")
 	}
-	return fmt.Errorf("kubeconfig: %w: check --kubeconfig, KUBECONFIG and --context", err)
-}
-
-// apiError turns a failed API call into one sentence a user can act on.
-func apiError(err error, server, timeout string) error {
-	if err == nil {
-		return nil
-	}
-	var ue *url.Error
-	var certErr x509.UnknownAuthorityError
-	var hostErr x509.HostnameError
-	var dnsErr *net.DNSError
-	switch {
-	case errors.Is(err, context.Canceled):
-		return fmt.Errorf("interrupted")
-	case apierrors.IsUnauthorized(err):
-		return fmt.Errorf("the API server at %s rejected the credentials (401 Unauthorized): the token or client certificate may have expired or be wrong; log in again or choose another --context", server)
-	case errors.As(err, &certErr), errors.As(err, &hostErr):
-		return fmt.Errorf("the API server at %s presented a certificate that is not trusted (%v): check certificate-authority-data in the kubeconfig or --certificate-authority", server, err)
-	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-		if timeout != "" && timeout != "0" {
-			return fmt.Errorf("the API server at %s did not answer within --request-timeout %s: check that it is reachable", server, timeout)
+	if raw, err := flags.ToRawKubeConfigLoader().RawConfig(); err == nil {
+		c.Context = raw.CurrentContext
+		if flags.Context != nil && *flags.Context != "" {
+			c.Context = *flags.Context
 		}
-		return fmt.Errorf("the API server at %s did not answer in time: check that it is reachable, or set --request-timeout", server)
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Errorf("cannot reach the API server at %s: connection refused: check that the cluster is running and that --kubeconfig/--context point at it", server)
-	case errors.As(err, &dnsErr):
-		return fmt.Errorf("cannot reach the API server at %s: %v: check the server address in the kubeconfig", server, dnsErr)
-	case errors.As(err, &ue):
-		return fmt.Errorf("cannot reach the API server at %s: %v", server, strings.TrimPrefix(ue.Err.Error(), "dial tcp "))
+		if ctx := raw.Contexts[c.Context]; ctx != nil {
+			c.User = ctx.AuthInfo
+		}
+		if flags.AuthInfoName != nil && *flags.AuthInfoName != "" {
+			c.User = *flags.AuthInfoName
+		}
+		if u := raw.AuthInfos[c.User]; u != nil && u.Exec != nil {
+			c.ExecCommand, c.ExecInstallHint = u.Exec.Command, u.Exec.InstallHint
+		}
 	}
-	return err
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	return c, nil
 }

@@ -186,7 +186,9 @@ func (o *IPOptions) Run(cmd *cobra.Command) error {
 		return err
 	}
 	errPal := render.NewPalette(o.Streams.ErrOut, o.Color)
-	warnLeftovers(ctx, o.clients, o.ProbeNamespace, o.Streams.ErrOut, errPal)
+	if err := warnLeftovers(ctx, o.clients, o.ProbeNamespace, o.Streams.ErrOut, errPal); err != nil {
+		return err
+	}
 	runner, st := o.runner(o.clients, o.Streams.ErrOut)
 	results := make([]*probe.Result, len(o.targets))
 	errs := make([]error, len(o.targets))
@@ -307,17 +309,30 @@ func (o *IPOptions) views(ctx context.Context, results []*probe.Result) []*probe
 	return views
 }
 
-// warnLeftovers says on stderr when node probe pods were left behind.
-func warnLeftovers(ctx context.Context, c *Clients, ns string, w io.Writer, p render.Palette) {
+// warnLeftovers says on stderr when node probe pods were left behind. Not being allowed to list
+// them is no error; a server that does not answer is (the probes would wait on it too, and the
+// command's time would be --request-timeout twice).
+func warnLeftovers(ctx context.Context, c *Clients, ns string, w io.Writer, p render.Palette) error {
 	left, err := probe.Leftovers(ctx, c.Kube, ns)
-	if err != nil || len(left) == 0 {
-		return
+	if err != nil {
+		if apierrors.IsForbidden(err) || apierrors.IsNotFound(err) {
+			return nil
+		}
+		var se *serverError
+		if e := apiError(err, apiServer{URL: c.Server}); errors.As(e, &se) {
+			return err
+		}
+		return nil
+	}
+	if len(left) == 0 {
+		return nil
 	}
 	names := make([]string, 0, len(left))
 	for _, l := range left {
 		names = append(names, l.Namespace+"/"+l.Name)
 	}
 	render.Warnings(w, []report.Warning{{Message: fmt.Sprintf("%d node probe pod(s) left behind (%s): remove them with 'kubectl podnet cleanup'", len(left), strings.Join(names, ", "))}}, p)
+	return nil
 }
 
 // statusLine shows on a terminal what the probes wait for, one line rewritten in place.

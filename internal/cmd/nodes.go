@@ -139,11 +139,19 @@ func (g *GlobalOptions) gather(cmd *cobra.Command, c *Clients, selector string) 
 
 // apiErrorFor turns a failed API call into a sentence naming the server and the timeout.
 func (g *GlobalOptions) apiErrorFor(c *Clients, err error) error {
-	timeout := ""
+	return explain(err, g.apiServer(c))
+}
+
+// apiServer is what error messages say of the server c talks to.
+func (g *GlobalOptions) apiServer(c *Clients) apiServer {
+	s := apiServer{}
 	if g.ConfigFlags.Timeout != nil {
-		timeout = *g.ConfigFlags.Timeout
+		s.Timeout = *g.ConfigFlags.Timeout
 	}
-	return apiError(err, c.Server, timeout)
+	if c != nil {
+		s.URL, s.Context, s.User, s.ExecCommand, s.ExecInstallHint = c.Server, c.Context, c.User, c.ExecCommand, c.ExecInstallHint
+	}
+	return s
 }
 
 func sortNodes(rows []report.NodeRow, key string) {

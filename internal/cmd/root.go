@@ -25,6 +25,8 @@ type GlobalOptions struct {
 	Verbosity int
 	// NewClients builds the API clients; tests swap it.
 	NewClients ClientFactory
+	// clients are the last clients NewClients built, for the error path.
+	clients *Clients
 }
 
 // NewCmdRoot builds `kubectl podnet` with every subcommand.
@@ -34,7 +36,14 @@ func NewCmdRoot(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 
 // newCmdRoot is NewCmdRoot with the client factory given, so that tests can use fakes.
 func newCmdRoot(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, clients ClientFactory) *cobra.Command {
-	g := &GlobalOptions{ConfigFlags: flags, Streams: streams, Color: "auto", NewClients: clients}
+	g := &GlobalOptions{ConfigFlags: flags, Streams: streams, Color: "auto"}
+	g.NewClients = func(f *genericclioptions.ConfigFlags) (*Clients, error) {
+		c, err := clients(f)
+		if c != nil {
+			g.clients = c
+		}
+		return c, err
+	}
 	cmd := &cobra.Command{
 		Use:   "kubectl-podnet",
 		Short: "Make Kubernetes pod networking visible",
@@ -46,6 +55,9 @@ and flags what looks wrong.`,
 		SilenceErrors: true,
 		PersistentPreRunE: func(*cobra.Command, []string) error {
 			if err := configureClientLogs(g.Verbosity); err != nil {
+				return err
+			}
+			if err := checkRequestTimeout(flags); err != nil {
 				return err
 			}
 			switch g.Color {
@@ -64,6 +76,12 @@ and flags what looks wrong.`,
 	cmd.AddCommand(NewCmdNodes(g), NewCmdSummary(g), NewCmdWho(g), NewCmdDNS(g), NewCmdCIDRUsage(g), NewCmdIP(g), NewCmdTrace(g), NewCmdCleanup(g), NewCmdVersion(g))
 	for _, c := range append(cmd.Commands(), cmd) {
 		c.Long = strings.TrimSpace(strings.TrimSpace(c.Long) + "\n\n" + exitCodesHelp)
+		if run := c.RunE; run != nil {
+			// the one error path: every command's errors become sentences the same way
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				return explain(run(cmd, args), g.apiServer(g.clients))
+			}
+		}
 	}
 	cmd.AddCommand(newCmdOptions(cmd))
 	cmd.SetUsageTemplate(usageTemplate)

@@ -67,7 +67,9 @@ func (o *TraceOptions) verify(ctx context.Context, p *trace.Path, nodes map[stri
 	errPal := render.NewPalette(o.Streams.ErrOut, o.Color)
 	for _, in := range names {
 		if strings.HasPrefix(in, "node ") {
-			warnLeftovers(ctx, o.clients, o.ProbeNamespace, o.Streams.ErrOut, errPal)
+			if err := warnLeftovers(ctx, o.clients, o.ProbeNamespace, o.Streams.ErrOut, errPal); err != nil {
+				return o.apiErrorFor(o.clients, err)
+			}
 			break
 		}
 	}

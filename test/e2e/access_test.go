@@ -3,8 +3,12 @@
 package e2e
 
 import (
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestUnprivilegedUser(t *testing.T) {
@@ -75,7 +79,11 @@ func TestConnectionFailures(t *testing.T) {
 		{"bad token", []string{"nodes", "--context", c.name + "-viewer", "--token", "not-a-real-token"},
 			"rejected the credentials (401 Unauthorized)"},
 		{"missing kubeconfig", []string{"nodes", "--kubeconfig", "/nonexistent/kubeconfig"},
-			"error: kubeconfig: "},
+			"error: the kubeconfig /nonexistent/kubeconfig given with --kubeconfig cannot be read (no such file or directory): check the path"},
+		{"bad --request-timeout", []string{"ip", "pod/x", "--request-timeout", "abc"},
+			`error: invalid --request-timeout "abc": give a duration such as 30s or 2m (a whole number is seconds; 0 waits forever)`},
+		{"ip, unreachable server", []string{"ip", "pod/x", "node/y", "--server", "https://127.0.0.1:1", "--insecure-skip-tls-verify"},
+			"error: cannot reach the API server at https://127.0.0.1:1: connection refused"},
 		{"unknown context", []string{"nodes", "--context", "nope"},
 			`context "nope" does not exist`},
 	}
@@ -93,6 +101,70 @@ func TestConnectionFailures(t *testing.T) {
 			}
 		})
 	}
+	t.Run("no kubeconfig at all", func(t *testing.T) {
+		none := filepath.Join(t.TempDir(), "config")
+		r := runBin(t, pluginBin, none, "nodes")
+		want := "error: no kubeconfig found (looked at " + none + "): point KUBECONFIG or --kubeconfig at one"
+		if r.code != 1 || !strings.HasPrefix(r.stderr, want) || r.stdout != "" {
+			t.Errorf("exit %d, stdout %q, stderr %q; want 1 and %q", r.code, r.stdout, r.stderr, want)
+		}
+	})
+	t.Run("missing credential plugin", func(t *testing.T) {
+		server := strings.TrimSpace(c.kubectl(t, "config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"))
+		kc := filepath.Join(t.TempDir(), "config")
+		if err := os.WriteFile(kc, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: aks, cluster: {server: "`+server+`", insecure-skip-tls-verify: true}}]
+users:
+- name: clusterUser_rg_aks
+  user:
+    exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: kubelogin-not-installed, args: [get-token], interactiveMode: Never}
+contexts: [{name: aks, context: {cluster: aks, user: clusterUser_rg_aks}}]
+current-context: aks
+`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		want := `error: the kubeconfig's user "clusterUser_rg_aks" gets its credentials from the command "kubelogin-not-installed", which failed: executable kubelogin-not-installed not found: install it or put it on PATH`
+		for _, cmd := range [][]string{{"nodes"}, {"ip", "pod/x", "pod/y"}} {
+			r := runBin(t, pluginBin, kc, cmd...)
+			if r.code != 1 || !strings.HasPrefix(r.stderr, want) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+				t.Errorf("%v: exit %d, stderr %q; want 1 and one line starting %q", cmd, r.code, r.stderr, want)
+			}
+		}
+	})
+	// a server that accepts connections and never answers: ip gives up after one --request-timeout
+	// (not one per request it would have made), and says so once for all its targets
+	t.Run("ip, silent server", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		go func() {
+			var held []net.Conn
+			for {
+				conn, err := l.Accept()
+				if err != nil {
+					for _, c := range held {
+						c.Close()
+					}
+					return
+				}
+				held = append(held, conn)
+			}
+		}()
+		server := "https://" + l.Addr().String()
+		start := time.Now()
+		r := c.podnet(t, "ip", "pod/a", "pod/b", "node/c", "-n", "default", "--server", server, "--insecure-skip-tls-verify", "--request-timeout", "3s")
+		took := time.Since(start)
+		want := "error: the API server at " + server + " did not answer within --request-timeout 3s: check that it is reachable\n"
+		if r.code != 1 || r.stderr != want {
+			t.Errorf("exit %d, stderr %q; want 1 and %q", r.code, r.stderr, want)
+		}
+		if took >= 6*time.Second {
+			t.Errorf("ip took %s: that is --request-timeout twice or more", took.Round(time.Millisecond))
+		}
+	})
 	// -v brings client-go's request log back, as kubectl -v does, ahead of the same error.
 	t.Run("bad token -v 6", func(t *testing.T) {
 		r := c.podnet(t, "nodes", "-v", "6", "--context", c.name+"-viewer", "--token", "not-a-real-token")
