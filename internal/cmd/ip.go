@@ -331,7 +331,7 @@ func warnLeftovers(ctx context.Context, c *Clients, ns string, w io.Writer, p re
 	for _, l := range left {
 		names = append(names, l.Namespace+"/"+l.Name)
 	}
-	render.Warnings(w, []report.Warning{{Message: fmt.Sprintf("%d node probe pod(s) left behind (%s): remove them with 'kubectl podnet cleanup'", len(left), strings.Join(names, ", "))}}, p)
+	render.Warnings(w, []report.Warning{{Message: fmt.Sprintf("%d node probe pod(s) left behind (%s): remove them with 'kubectl podnet cleanup -A'", len(left), strings.Join(names, ", "))}}, p)
 	return nil
 }
 

@@ -376,7 +376,7 @@ func (r *Runner) probeNodeRaw(ctx context.Context, node, ns string, o Options) (
 		defer cancel()
 		derr := r.Kube.CoreV1().Pods(ns).Delete(dctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
 		if derr != nil && !apierrors.IsNotFound(derr) && err == nil {
-			err = fmt.Errorf("deleting probe pod %s/%s: %w (delete it with 'kubectl podnet cleanup')", ns, pod.Name, derr)
+			err = fmt.Errorf("deleting probe pod %s/%s: %w (delete it with 'kubectl podnet cleanup -n %s')", ns, pod.Name, derr, ns)
 		}
 	}()
 	res = &Result{Target: target, Node: node, Container: ns + "/" + pod.Name}
