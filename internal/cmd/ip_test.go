@@ -32,4 +32,3 @@ func TestIPBadInput(t *testing.T) {
 		})
 	}
 }
-
