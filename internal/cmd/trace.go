@@ -27,6 +27,8 @@ type TraceOptions struct {
 	Endpoint string
 	Probe    bool
 	Connect  bool
+	// NoHeaders drops the tables' header lines.
+	NoHeaders bool
 
 	port trace.Port
 
@@ -78,6 +80,7 @@ live check disagrees with the model. They need 'patch' on 'pods/ephemeralcontain
 	cmd.Flags().StringVar(&o.Endpoint, "endpoint", "", "for a Service destination: the endpoint (pod name or address) to follow")
 	cmd.Flags().StringVar(&o.Port, "port", "", "destination port, N[/tcp|udp|sctp], to get the NetworkPolicy verdict (for a Service: its port)")
 	cmd.Flags().BoolVar(&o.Probe, "probe", false, "check the path live: ip route get in the source pod and on both nodes, and their tunnel devices")
+	cmd.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "print the hop and live-check tables without their header lines")
 	cmd.Flags().BoolVar(&o.Connect, "connect", false, "make a TCP connection from the source to the destination's --port")
 	o.ProbeFlags.add(cmd)
 	return cmd
@@ -86,7 +89,7 @@ live check disagrees with the model. They need 'patch' on 'pods/ephemeralcontain
 // Validate checks the flags and the endpoints' form.
 func (o *TraceOptions) Validate() error {
 	var err error
-	if o.printer, err = parseOutput(o.Output, false, "dot", "mermaid"); err != nil {
+	if o.printer, err = parseOutput(o.Output, o.NoHeaders, "dot", "mermaid"); err != nil {
 		return err
 	}
 	if o.Port != "" {
@@ -207,7 +210,11 @@ func (o *TraceOptions) print(p *trace.Path) error {
 	case "mermaid":
 		return render.TraceMermaid(o.Streams.Out, p)
 	}
-	return render.Trace(o.Streams.Out, p, render.NewPalette(o.Streams.Out, o.Color))
+	if err := render.Trace(o.Streams.Out, p, render.TraceOptions{NoHeaders: o.NoHeaders, Palette: render.NewPalette(o.Streams.Out, o.Color)}); err != nil {
+		return err
+	}
+	render.Notes(o.Streams.ErrOut, p.Notes, render.NewPalette(o.Streams.ErrOut, o.Color))
+	return nil
 }
 
 func isService(arg string) bool {

@@ -26,26 +26,31 @@ import (
 )
 
 func TestTrace(t *testing.T) {
-	out, _, err := runCmd(t, flannelCluster(), "trace", "shop/web-1", "shop/web-3")
+	out, errOut, err := runCmd(t, flannelCluster(), "trace", "shop/web-1", "shop/web-3")
 	if err != nil {
 		t.Fatalf("trace: %v", err)
+	}
+	wantErr := `note: vxlan adds 50 bytes: the pod MTU must be the node MTU minus 50 (1450 on a 1500 network for VXLAN)
+note: give --port N to check NetworkPolicies along the path
+`
+	if diff := cmp.Diff(wantErr, errOut); diff != "" {
+		t.Errorf("stderr (-want +got):\n%s", diff)
 	}
 	want := `pod/shop/web-1 (10.244.0.2, node node-1) -> pod/shop/web-3 (10.244.1.2, node node-2)
 network flannel/vxlan · cross-node
 [pod shop/web-1: eth0] ─▶ [node node-1: veth… › flannel.1] ══vxlan (UDP 8472, VNI 1)══▶ [node node-2: flannel.1 › cni0] ─▶ [pod shop/web-3]
 
- 1  pod shop/web-1               eth0               default route via 10.244.0.1
-                                                    route: default via 10.244.0.1 dev eth0
- 2  node node-1                  veth…              the veth (cni0's port) hands it to bridge cni0, which routes it on the host
- 3  node node-1                  flannel.1          encapsulated (vxlan) towards node node-2
-                                                    route: 10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink
-                                                    vxlan outer 192.168.56.11 -> 192.168.56.12 (UDP 8472, VNI 1), 50 bytes of overhead
- 4  network                      -                  outer packet 192.168.56.11 -> 192.168.56.12, UDP 8472, VNI 1
- 5  node node-2                  flannel.1          decapsulated: the inner packet is routed to the pod
- 6  node node-2                  cni0               the route 10.244.1.0/24 dev cni0 sends it onto bridge cni0, which forwards it by MAC (learned by ARP) to the pod's veth
-                                                    route: 10.244.1.0/24 dev cni0
-note: vxlan adds 50 bytes: the pod MTU must be the node MTU minus 50 (1450 on a 1500 network for VXLAN)
-note: give --port N to check NetworkPolicies along the path
+HOP   WHERE            DEVICE      WHAT
+ 1    pod shop/web-1   eth0        default route via 10.244.0.1
+                                   route: default via 10.244.0.1 dev eth0
+ 2    node node-1      veth…       the veth (cni0's port) hands it to bridge cni0, which routes it on the host
+ 3    node node-1      flannel.1   encapsulated (vxlan) towards node node-2
+                                   route: 10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink
+                                   vxlan outer 192.168.56.11 -> 192.168.56.12 (UDP 8472, VNI 1), 50 bytes of overhead
+ 4    network          -           outer packet 192.168.56.11 -> 192.168.56.12, UDP 8472, VNI 1
+ 5    node node-2      flannel.1   decapsulated: the inner packet is routed to the pod
+ 6    node node-2      cni0        the route 10.244.1.0/24 dev cni0 sends it onto bridge cni0, which forwards it by MAC (learned by ARP) to the pod's veth
+                                   route: 10.244.1.0/24 dev cni0
 `
 	if diff := cmp.Diff(want, out); diff != "" {
 		t.Errorf("stdout (-want +got):\n%s", diff)
@@ -55,7 +60,7 @@ note: give --port N to check NetworkPolicies along the path
 func TestTracePolicyVerdict(t *testing.T) {
 	deny := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "deny-all"},
 		Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}}
-	out, _, err := runCmd(t, append(flannelCluster(), deny), "trace", "shop/web-1", "shop/web-3", "--port", "80")
+	out, errOut, err := runCmd(t, append(flannelCluster(), deny), "trace", "shop/web-1", "shop/web-3", "--port", "80")
 	if err != nil {
 		t.Fatalf("trace: %v", err)
 	}
@@ -64,11 +69,13 @@ func TestTracePolicyVerdict(t *testing.T) {
 		"  egress of pod/shop/web-1: no policy\n",
 		"  ingress of pod/shop/web-3: denied: selected by shop/deny-all, none of which allows it\n",
 		"  enforced: no: flannel alone does not enforce NetworkPolicy",
-		"note: 1 NetworkPolicies exist in these namespaces but flannel alone does not enforce NetworkPolicy",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
+	}
+	if want := "note: 1 NetworkPolicies exist in these namespaces but flannel alone does not enforce NetworkPolicy"; !strings.Contains(errOut, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, errOut)
 	}
 	if _, _, err := runCmd(t, flannelCluster(), "trace", "shop/web-1", "shop/web-3", "--port", "80/icmp"); err == nil || !strings.Contains(err.Error(), "the protocol must be tcp, udp or sctp") {
 		t.Errorf("bad protocol: %v", err)
@@ -210,24 +217,25 @@ func TestTraceProbeMismatch(t *testing.T) {
 		t.Fatalf("want exit 3 when the live check disagrees, got %v", err)
 	}
 	want := `
-live check (ip route get in each namespace):
- 1  pod shop/web-1               expected 10.244.1.2 via 10.244.0.1 dev eth0
-                                 seen     10.244.1.2 via 10.244.0.1 dev eth0
-                                 ok
- 3  node node-1                  expected 10.244.1.2 from 10.244.0.2 iif cni0 via 10.244.1.0 dev flannel.1
-                                 seen     10.244.1.2 via 192.168.56.1 dev eth0
-                                 MISMATCH: leaves by eth0, not flannel.1
-                                 likely cause: no tunnel route for 10.244.1.2 on this node, so it follows the node's own routes out of eth0 unencapsulated and the underlay drops it: flanneld has not programmed the route (agent down, or the destination node unknown to it)
- 6  node node-2                  expected 10.244.1.2 dev cni0
-                                 seen     10.244.1.2 dev cni0
-                                 ok
-    node node-1                  flannel.1 expected vxlan VNI 1 UDP 8472 local 192.168.56.11, up
-                                           seen     vxlan VNI 1 UDP 8472 local 192.168.56.11, up, mtu 1450
-                                 ok
-    node node-2                  flannel.1 expected vxlan VNI 1 UDP 8472 local 192.168.56.12, up
-                                           seen     vxlan VNI 1 UDP 8472 local 10.0.2.15, up, mtu 1450
-                                 MISMATCH: local address 10.0.2.15, not the node's InternalIP 192.168.56.12
-                                 likely cause: the agent picked another interface for the tunnel (several NICs?): other nodes send to the InternalIP; set flanneld's --iface (or --iface-regex, --iface-can-reach)
+live check (ip route get in each namespace, the tunnel devices on the nodes):
+HOP   WHERE            CHECK       RESULT
+ 1    pod shop/web-1   route       expected 10.244.1.2 via 10.244.0.1 dev eth0
+                                   seen     10.244.1.2 via 10.244.0.1 dev eth0
+                                   ok
+ 3    node node-1      route       expected 10.244.1.2 from 10.244.0.2 iif cni0 via 10.244.1.0 dev flannel.1
+                                   seen     10.244.1.2 via 192.168.56.1 dev eth0
+                                   MISMATCH: leaves by eth0, not flannel.1
+                                   likely cause: no tunnel route for 10.244.1.2 on this node, so it follows the node's own routes out of eth0 unencapsulated and the underlay drops it: flanneld has not programmed the route (agent down, or the destination node unknown to it)
+ 6    node node-2      route       expected 10.244.1.2 dev cni0
+                                   seen     10.244.1.2 dev cni0
+                                   ok
+ -    node node-1      flannel.1   expected vxlan VNI 1 UDP 8472 local 192.168.56.11, up
+                                   seen     vxlan VNI 1 UDP 8472 local 192.168.56.11, up, mtu 1450
+                                   ok
+ -    node node-2      flannel.1   expected vxlan VNI 1 UDP 8472 local 192.168.56.12, up
+                                   seen     vxlan VNI 1 UDP 8472 local 10.0.2.15, up, mtu 1450
+                                   MISMATCH: local address 10.0.2.15, not the node's InternalIP 192.168.56.12
+                                   likely cause: the agent picked another interface for the tunnel (several NICs?): other nodes send to the InternalIP; set flanneld's --iface (or --iface-regex, --iface-can-reach)
 
 TCP connect from pod shop/web-1 to 10.244.1.2:80: timeout
   nc: timed out
@@ -250,7 +258,7 @@ func TestTraceProbeAllOK(t *testing.T) {
 	if err != nil {
 		t.Fatalf("trace: %v", err)
 	}
-	for _, want := range []string{" 1  pod shop/web-1               expected 10.244.0.3 dev eth0\n", "TCP connect from pod shop/web-1 to 10.244.0.3:8080: connected\n"} {
+	for _, want := range []string{" 1    pod shop/web-1   route   expected 10.244.0.3 dev eth0\n", "TCP connect from pod shop/web-1 to 10.244.0.3:8080: connected\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}

@@ -54,11 +54,34 @@ func Table(w io.Writer, headers []string, rows [][]string, noHeaders bool) error
 		if line == "" {
 			continue
 		}
-		if _, err := io.WriteString(w, strings.TrimRight(line, " \n")+"\n"); err != nil {
+		if _, err := io.WriteString(w, trimLine(line)+"\n"); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// reset ends a coloured span.
+const reset = "\x1b[0m"
+
+// trimLine drops a table line's trailing blanks, also those tablewriter writes before the reset
+// it adds after a coloured last cell, keeping one reset so no colour runs on.
+func trimLine(line string) string {
+	line = strings.TrimRight(line, "\n")
+	hadReset := false
+	for {
+		switch {
+		case strings.HasSuffix(line, " "):
+			line = strings.TrimRight(line, " ")
+		case strings.HasSuffix(line, reset):
+			line, hadReset = strings.TrimSuffix(line, reset), true
+		default:
+			if hadReset {
+				line += reset
+			}
+			return line
+		}
+	}
 }
 
 // JSON writes v as indented JSON.

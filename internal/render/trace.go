@@ -9,24 +9,44 @@ import (
 	"github.com/podnet/kubectl-podnet/internal/trace"
 )
 
+// TraceOptions are the choices of the trace table.
+type TraceOptions struct {
+	NoHeaders bool
+	Palette   Palette
+}
+
+// hopRows are the numbered hops, a row each, with the route and the encapsulation on rows of
+// their own under the hop's WHAT.
+func hopRows(hops []trace.Hop) [][]string {
+	var rows [][]string
+	for i, h := range hops {
+		rows = append(rows, []string{fmt.Sprintf("%2d", i+1), h.Where, dash(h.Device), h.What})
+		if h.Route != "" {
+			rows = append(rows, []string{"", "", "", "route: " + h.Route})
+		}
+		if e := h.Encap; e != nil {
+			rows = append(rows, []string{"", "", "", fmt.Sprintf("%s outer %s -> %s%s, %d bytes of overhead", e.Kind, e.OuterSrc, e.OuterDst, encapPort(e), e.Overhead)})
+		}
+	}
+	return rows
+}
+
 // Trace writes a path as numbered hops: where, device, what happens, the route that matches and
-// the encapsulation, then the notes.
-func Trace(w io.Writer, p *trace.Path, pal Palette) error {
+// the encapsulation, then the live check and the policy verdict. The notes are the caller's to
+// write (on stderr, with Notes).
+func Trace(w io.Writer, p *trace.Path, o TraceOptions) error {
+	pal := o.Palette
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%s, node %s) -> %s (%s, node %s)\n", pal.Heading(p.Src.String()), p.Src.IP, p.Src.Node, pal.Heading(p.Dst.String()), p.Dst.IP, p.Dst.Node)
 	fmt.Fprintf(&b, "network %s · %s\n", p.Network, p.Case)
 	fmt.Fprintf(&b, "%s\n\n", traceDiagram(p))
-	for i, h := range p.Hops {
-		fmt.Fprintf(&b, "%2d  %-28s %-18s %s\n", i+1, h.Where, dash(h.Device), h.What)
-		if h.Route != "" {
-			fmt.Fprintf(&b, "    %-28s %-18s route: %s\n", "", "", h.Route)
-		}
-		if e := h.Encap; e != nil {
-			fmt.Fprintf(&b, "    %-28s %-18s %s outer %s -> %s%s, %d bytes of overhead\n", "", "", e.Kind, e.OuterSrc, e.OuterDst, encapPort(e), e.Overhead)
-		}
+	if err := Table(&b, []string{"HOP", "WHERE", "DEVICE", "WHAT"}, hopRows(p.Hops), o.NoHeaders); err != nil {
+		return err
 	}
 	if v := p.Probe; v != nil {
-		traceProbe(&b, v, pal)
+		if err := traceProbe(&b, v, o); err != nil {
+			return err
+		}
 	}
 	if v := p.Policy; v != nil {
 		verdict := string(v.Verdict)
@@ -40,9 +60,6 @@ func Trace(w io.Writer, p *trace.Path, pal Palette) error {
 		fmt.Fprintf(&b, "  egress of %s: %s%s\n", p.Src, v.Egress.Verdict, policyNames(v.Egress))
 		fmt.Fprintf(&b, "  ingress of %s: %s%s\n", p.Dst, v.Ingress.Verdict, policyNames(v.Ingress))
 		fmt.Fprintf(&b, "  enforced: %s\n", v.Enforced)
-	}
-	for _, n := range p.Notes {
-		fmt.Fprintf(&b, "%s %s\n", pal.Dim("note:"), n)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -110,9 +127,10 @@ func TraceMermaid(w io.Writer, p *trace.Path) error {
 	return err
 }
 
-// traceProbe writes the live check: per hop the routing decision expected and seen, the tunnel
-// devices, and the connection.
-func traceProbe(b *strings.Builder, v *trace.Verification, pal Palette) {
+// traceProbe writes the live check: a table of the routing decision per hop and the tunnel
+// devices, expected and seen, then the connection.
+func traceProbe(b *strings.Builder, v *trace.Verification, o TraceOptions) error {
+	pal := o.Palette
 	status := func(s trace.Status, reason string) string {
 		switch s {
 		case trace.StatusOK:
@@ -126,27 +144,27 @@ func traceProbe(b *strings.Builder, v *trace.Verification, pal Palette) {
 		}
 		return pal.Bad(string(s)) + ": " + reason
 	}
-	if len(v.Checks) > 0 || len(v.Devices) > 0 {
-		fmt.Fprintf(b, "\nlive check (ip route get in each namespace):\n")
+	var rows [][]string
+	add := func(hop, in, item, expected, seen string, s trace.Status, reason, cause string) {
+		rows = append(rows, []string{hop, in, item, "expected " + expected})
+		if seen != "" {
+			rows = append(rows, []string{"", "", "", "seen     " + seen})
+		}
+		rows = append(rows, []string{"", "", "", status(s, reason)})
+		if cause != "" {
+			rows = append(rows, []string{"", "", "", "likely cause: " + cause})
+		}
 	}
 	for _, c := range v.Checks {
-		fmt.Fprintf(b, "%2d  %-28s expected %s\n", c.Hop, c.In, c.Expected)
-		if c.Seen != "" {
-			fmt.Fprintf(b, "    %-28s seen     %s\n", "", c.Seen)
-		}
-		fmt.Fprintf(b, "    %-28s %s\n", "", status(c.Status, c.Reason))
-		if c.Cause != "" {
-			fmt.Fprintf(b, "    %-28s likely cause: %s\n", "", c.Cause)
-		}
+		add(fmt.Sprintf("%2d", c.Hop), c.In, "route", c.Expected, c.Seen, c.Status, c.Reason, c.Cause)
 	}
 	for _, d := range v.Devices {
-		fmt.Fprintf(b, "    %-28s %s expected %s\n", d.In, d.Device, d.Expected)
-		if d.Seen != "" {
-			fmt.Fprintf(b, "    %-28s %s seen     %s\n", "", strings.Repeat(" ", len(d.Device)), d.Seen)
-		}
-		fmt.Fprintf(b, "    %-28s %s\n", "", status(d.Status, d.Reason))
-		if d.Cause != "" {
-			fmt.Fprintf(b, "    %-28s likely cause: %s\n", "", d.Cause)
+		add(" -", d.In, d.Device, d.Expected, d.Seen, d.Status, d.Reason, d.Cause)
+	}
+	if len(rows) > 0 {
+		fmt.Fprintf(b, "\nlive check (ip route get in each namespace, the tunnel devices on the nodes):\n")
+		if err := Table(b, []string{"HOP", "WHERE", "CHECK", "RESULT"}, rows, o.NoHeaders); err != nil {
+			return err
 		}
 	}
 	if c := v.Connect; c != nil {
@@ -168,6 +186,7 @@ func traceProbe(b *strings.Builder, v *trace.Verification, pal Palette) {
 			fmt.Fprintf(b, "  likely cause: %s\n", c.Cause)
 		}
 	}
+	return nil
 }
 
 // traceDiagram is the path on one line: each place the packet passes, with its devices, and the
