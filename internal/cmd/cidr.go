@@ -22,6 +22,7 @@ type CIDRUsageOptions struct {
 	PlanNodes  int
 	PlanMax    int
 	PlanMask   int
+	NoHeaders  bool
 
 	clients *Clients
 	printer render.Printer
@@ -35,7 +36,7 @@ func NewCmdCIDRUsage(g *GlobalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "cidr-usage",
 		Aliases: []string{"ipam"},
-		Short:   "Answer \"are we running out of IPs?\": per node, cluster CIDR, IPAM pool, service CIDR and platform limit",
+		Short:   "Answer \"are we running out of IPs?\" for every range",
 		Long: `Show how full every address range of the cluster is, hottest first:
 - per node: its pod CIDR(s) (or Calico blocks, or CiliumNode CIDRs), the addresses its IPAM can
   really hand out, the pod IPs in use, max pods, and which of the two binds first;
@@ -69,6 +70,7 @@ textfile collector.`,
 	f.StringVarP(&o.Output, "output", "o", "", outputHelp("prometheus"))
 	f.Float64Var(&o.WarnAt, "warn-at", o.WarnAt, "warn on stderr about every utilisation at or above this percentage")
 	f.Float64Var(&o.FailAt, "fail-at", 0, "exit with code 2 when any utilisation is at or above this percentage (0: never)")
+	f.BoolVar(&o.NoHeaders, "no-headers", false, "print the tables' rows only: no section titles, no header lines")
 	f.StringVar(&o.NodeSubnet, "node-subnet", "", "the Azure CNI node subnet (CIDR), to compute its headroom")
 	f.IntVar(&o.PlanNodes, "plan-nodes", 0, "what-if: would the current ranges hold this many nodes?")
 	f.IntVar(&o.PlanMax, "max-pods", 0, "what-if: max pods per node (default: the nodes' most common allocatable pods)")
@@ -79,7 +81,7 @@ textfile collector.`,
 // Validate checks the flags before anything is read.
 func (o *CIDRUsageOptions) Validate() error {
 	var err error
-	if o.printer, err = parseOutput(o.Output, false, "prometheus"); err != nil {
+	if o.printer, err = parseOutput(o.Output, o.NoHeaders, "prometheus"); err != nil {
 		return err
 	}
 	if o.WarnAt < 0 || o.WarnAt > 100 || o.FailAt < 0 || o.FailAt > 100 {
@@ -139,7 +141,7 @@ func (o *CIDRUsageOptions) Run(cmd *cobra.Command) error {
 	case o.Output == "prometheus":
 		err = render.Prometheus(o.Streams.Out, u)
 	default:
-		err = render.CIDRUsage(o.Streams.Out, u, render.NewPalette(o.Streams.Out, o.Color))
+		err = render.CIDRUsage(o.Streams.Out, u, render.TableOptions{NoHeaders: o.NoHeaders, Palette: render.NewPalette(o.Streams.Out, o.Color)})
 	}
 	if err != nil {
 		return err

@@ -41,7 +41,7 @@ func NewCmdDNS(g *GlobalOptions) *cobra.Command {
 	o := &DNSOptions{GlobalOptions: g}
 	cmd := &cobra.Command{
 		Use:   "dns [POD]",
-		Short: "Show the cluster DNS Service, its endpoints and upstreams, and the resolv.conf a pod gets",
+		Short: "Show cluster DNS, its upstreams and a pod's resolv.conf",
 		Long: `Without a pod: the cluster DNS Service (kube-system/kube-dns, or one labelled k8s-app=kube-dns),
 its endpoints and their readiness, and where CoreDNS forwards (from its Corefile). With a pod
 (NAME in -n, NS/NAME or pod/NAME): its dnsPolicy and dnsConfig and the resolv.conf kubelet writes for it;

@@ -3,6 +3,10 @@ package cmd
 import (
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
 // TestHelpLeavesGlobalFlagsToOptions: a command's help shows its own flags and the exit codes;
@@ -25,8 +29,35 @@ func TestHelpLeavesGlobalFlagsToOptions(t *testing.T) {
 			}
 		}
 	}
+	root, _, err := runCmd(t, nil, "--help")
+	if err != nil || strings.Contains(root, "--kubeconfig string") || !strings.Contains(root, `Use "kubectl podnet options"`) {
+		t.Errorf("root --help lists the global flags or lacks the options pointer: %v\n%s", err, root)
+	}
 	out, _, err := runCmd(t, nil, "options")
 	if err != nil || !strings.Contains(out, "--kubeconfig") || !strings.Contains(out, "--context") || !strings.Contains(out, "--color") {
 		t.Errorf("options: %v\n%s", err, out)
+	}
+}
+
+// TestHelpIsShortAndShowsExamples: every command's one-line description fits beside its name in
+// a listing (under 60 characters), and every command a user runs has 2 to 4 examples.
+func TestHelpIsShortAndShowsExamples(t *testing.T) {
+	root := newCmdRoot(genericclioptions.NewConfigFlags(false), genericiooptions.IOStreams{}, nil)
+	for _, c := range root.Commands() {
+		if len(c.Short) >= 60 {
+			t.Errorf("%s: short description of %d characters: %q", c.Name(), len(c.Short), c.Short)
+		}
+		switch c.Name() {
+		case "help", "version", "options":
+			continue
+		}
+		if n := strings.Count(c.Example, "kubectl podnet "); n < 2 || n > 4 {
+			t.Errorf("%s: %d examples, want 2 to 4:\n%s", c.Name(), n, c.Example)
+		}
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if len(f.Usage) > 100 {
+				t.Errorf("%s --%s: help of %d characters: %q", c.Name(), f.Name, len(f.Usage), f.Usage)
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/podnet/kubectl-podnet/internal/cluster"
 	"github.com/podnet/kubectl-podnet/internal/netmodel"
@@ -39,9 +40,9 @@ func (f *ProbeFlags) add(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.Image, "image", probe.DefaultImage, "probe image; it needs sh and ip (busybox or iproute2); use a mirror in air-gapped clusters")
 	fl.StringVar(&f.PullPolicy, "image-pull-policy", "", "probe image pull policy: Always, IfNotPresent or Never (default: the cluster's)")
-	fl.StringVar(&f.Profile, "profile", probe.ProfileRestricted, "probe security profile: restricted (admitted by Pod Security restricted) or netadmin (adds NET_ADMIN, NET_RAW)")
+	fl.StringVar(&f.Profile, "profile", probe.ProfileRestricted, "probe security profile: restricted (passes Pod Security restricted) or netadmin (NET_ADMIN, NET_RAW)")
 	fl.DurationVar(&f.Timeout, "timeout", 60*time.Second, "time limit of each probe, from creation to output")
-	fl.StringVar(&f.ProbeNamespace, "probe-namespace", "", "namespace of node probe pods (they need hostNetwork: a namespace at Pod Security level privileged); default: the current namespace")
+	fl.StringVar(&f.ProbeNamespace, "probe-namespace", "", "namespace of node probe pods (host network: Pod Security privileged there); default: the current one")
 	fl.IntVar(&f.Limit, "limit", 5, "refuse to add a probe container to a pod that already carries this many (they can never be removed)")
 	fl.BoolVar(&f.Force, "force", false, "add a probe container even past --limit")
 }
@@ -86,6 +87,12 @@ type IPOptions struct {
 	Output   string
 	Raw      bool
 	Parallel int
+	// Selector (-l) adds the running pods it selects in the namespace; AllPods takes every
+	// running pod of a workload, not one; MaxTargets bounds how many pods get a probe.
+	Selector   string
+	AllPods    bool
+	MaxTargets int
+	NoHeaders  bool
 
 	targets []target
 	// refs are the arguments; workloads and addresses become targets when Run reads them
@@ -108,10 +115,10 @@ func (t target) String() string {
 
 // NewCmdIP builds `kubectl podnet ip POD|node/NAME...`.
 func NewCmdIP(g *GlobalOptions) *cobra.Command {
-	o := &IPOptions{GlobalOptions: g, Parallel: 5}
+	o := &IPOptions{GlobalOptions: g, Parallel: 5, MaxTargets: 10}
 	cmd := &cobra.Command{
-		Use:   "ip POD|node/NAME...",
-		Short: "Show a pod's or a node's interfaces, addresses, routes, rules and neighbours, read by a short-lived probe",
+		Use:   "ip (POD | TYPE/NAME | ADDRESS)... [-l SELECTOR]",
+		Short: "Show a pod's or node's interfaces, routes and neighbours",
 		Long: `Read what the network namespace of a pod or a node really holds, with a probe that runs ip there:
 - a pod: an ephemeral container (it shares the pod's network namespace). Ephemeral containers can
   never be removed; the command says how many the pod carries and refuses past --limit. The default
@@ -122,9 +129,12 @@ a node's devices are matched to the pods they serve. Needs 'patch' on 'pods/ephe
 'create' and 'delete' on pods (node probes) and 'get' on 'pods/log'.`,
 		Example: `  kubectl podnet ip web-0
   kubectl podnet ip shop/web-0 node/aks-nodepool1-38195521-vmss000001 --probe-namespace podnet-system
-  kubectl podnet ip web-0 --image registry.example.com/mirror/busybox:1.36.1 --raw`,
-		Args: cobra.MinimumNArgs(1),
+  kubectl podnet ip deploy/web --all-pods -n shop
+  kubectl podnet ip -l app=web -n shop --image registry.example.com/mirror/busybox:1.36.1 --raw`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 && o.Selector == "" {
+				return fmt.Errorf("name what to probe: a pod (NAME, NAMESPACE/NAME, pod/NAME), node/NAME, a workload (deploy/NAME, sts/, ds/, job/, rs/), an IP address, or pods by label with -l")
+			}
 			if err := o.Complete(args); err != nil {
 				return err
 			}
@@ -135,9 +145,13 @@ a node's devices are matched to the pods they serve. Needs 'patch' on 'pods/ephe
 		},
 	}
 	o.ProbeFlags.add(cmd)
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "", outputHelp()+" (the parsed data)")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", outputHelp())
 	cmd.Flags().BoolVar(&o.Raw, "raw", false, "print the ip commands' output as it came")
 	cmd.Flags().IntVar(&o.Parallel, "parallel", o.Parallel, "how many targets to probe at once")
+	cmd.Flags().StringVarP(&o.Selector, "selector", "l", "", "probe the running pods of the namespace that this label selector selects")
+	cmd.Flags().BoolVar(&o.AllPods, "all-pods", false, "for a workload (deploy/, sts/, ...): probe each of its running pods, not one")
+	cmd.Flags().IntVar(&o.MaxTargets, "max-targets", o.MaxTargets, "refuse to add probes to more pods than this at once (each probe stays in its pod)")
+	cmd.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "print the tables without their header lines")
 	return cmd
 }
 
@@ -167,8 +181,19 @@ func (o *IPOptions) Complete(args []string) error {
 // Validate checks the flags.
 func (o *IPOptions) Validate() error {
 	var err error
-	if o.printer, err = parseOutput(o.Output, false); err != nil {
+	if o.printer, err = parseOutput(o.Output, o.NoHeaders); err != nil {
 		return err
+	}
+	if o.Selector != "" {
+		if _, err := labels.Parse(o.Selector); err != nil {
+			return fmt.Errorf("-l %q is not a label selector (%v): give one like app=web or 'tier in (web,api)'", o.Selector, err)
+		}
+	}
+	if o.MaxTargets < 1 {
+		return fmt.Errorf("--max-targets must be at least 1 (got %d)", o.MaxTargets)
+	}
+	if o.AllPods && !slices.ContainsFunc(o.refs, func(r objectRef) bool { return r.Kind == refWorkload }) {
+		return fmt.Errorf("--all-pods takes every pod of a workload: name one (deploy/NAME, sts/NAME, ds/NAME, job/NAME, rs/NAME)")
 	}
 	if o.Raw && o.Output != "" {
 		return fmt.Errorf("--raw and -o do not go together: --raw prints the commands' own output")
@@ -210,7 +235,13 @@ func (o *IPOptions) Run(cmd *cobra.Command) error {
 	st.done()
 	views := o.views(ctx, results)
 	for _, v := range views {
-		render.Notes(o.Streams.ErrOut, v.Result.Notes, errPal)
+		notes := append(append([]string(nil), v.Result.Notes...), v.Result.Snapshot.Errors...)
+		if len(views) > 1 {
+			for i, n := range notes {
+				notes[i] = v.Result.Target + ": " + n
+			}
+		}
+		render.Notes(o.Streams.ErrOut, notes, errPal)
 	}
 	if err := o.print(views); err != nil {
 		return err
@@ -239,12 +270,12 @@ func (o *IPOptions) print(views []*probe.View) error {
 		}
 		return nil
 	}
-	pal := render.NewPalette(o.Streams.Out, o.Color)
+	to := render.TableOptions{NoHeaders: o.NoHeaders, Palette: render.NewPalette(o.Streams.Out, o.Color)}
 	for i, v := range views {
 		if i > 0 {
 			fmt.Fprintln(o.Streams.Out)
 		}
-		if err := render.IP(o.Streams.Out, v, pal); err != nil {
+		if err := render.IP(o.Streams.Out, v, to); err != nil {
 			return err
 		}
 	}
@@ -382,11 +413,16 @@ func (o *IPOptions) resolveTargets(ctx context.Context) error {
 		case refPod:
 			add(target{ns: r.Namespace, pod: r.Name})
 		case refWorkload:
-			p, err := workloadPod(ctx, o.clients.Kube, r)
+			pods, err := workloadPods(ctx, o.clients.Kube, r)
 			if err != nil {
 				return o.apiErrorFor(o.clients, err)
 			}
-			add(target{ns: p.Namespace, pod: p.Name})
+			if !o.AllPods {
+				pods = pods[:1]
+			}
+			for _, p := range pods {
+				add(target{ns: p.Namespace, pod: p.Name})
+			}
 		case refAddress:
 			t, err := o.holderOf(ctx, r.Addr)
 			if err != nil {
@@ -394,6 +430,27 @@ func (o *IPOptions) resolveTargets(ctx context.Context) error {
 			}
 			add(t)
 		}
+	}
+	if o.Selector != "" {
+		pods, selected, err := runningPods(ctx, o.clients.Kube, o.clients.Namespace, o.Selector)
+		if err != nil {
+			return o.apiErrorFor(o.clients, err)
+		}
+		if len(pods) == 0 {
+			return fmt.Errorf("-l %s selects no running pod with an address in namespace %s (%d pod(s) selected): check the labels with 'kubectl get pods -n %s -l %s --show-labels'", o.Selector, o.clients.Namespace, selected, o.clients.Namespace, shellQuoteArg(o.Selector))
+		}
+		for _, p := range pods {
+			add(target{ns: p.Namespace, pod: p.Name})
+		}
+	}
+	pods := 0
+	for _, t := range o.targets {
+		if t.node == "" {
+			pods++
+		}
+	}
+	if pods > o.MaxTargets {
+		return fmt.Errorf("this would add a probe to %d pods, more than --max-targets %d; an ephemeral container stays in its pod until the pod is deleted: narrow the selector or the targets, or raise --max-targets", pods, o.MaxTargets)
 	}
 	return nil
 }
@@ -422,4 +479,12 @@ func (o *IPOptions) holderOf(ctx context.Context, a netip.Addr) (target, error) 
 		}
 	}
 	return target{}, fmt.Errorf("no running pod and no node holds %s: 'kubectl podnet who %s' says what range it is in", a, a)
+}
+
+// shellQuoteArg quotes s for a shell command the user may paste, when it needs quoting.
+func shellQuoteArg(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789=._-/,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -21,7 +21,10 @@ func TestIPBadInput(t *testing.T) {
 		{[]string{"ip", "10.0.0.300"}, `"10.0.0.300" is not an IP address: give a valid IPv4 or IPv6 address, or use NAME or NAMESPACE/NAME (a pod), TYPE/NAME (pod/, node/, svc/, deploy/, sts/, ds/, job/, rs/; -n for the namespace) or an IP address`},
 		{[]string{"ip", "svc/web"}, "svc/web: a Service has no network namespace to probe; probe one of its pods (kubectl podnet who shows them)"},
 		{[]string{"ip", "shop/missing"}, "pod shop/missing not found: check the name and the namespace (-n)"},
-		{[]string{"ip"}, `requires at least 1 arg(s), only received 0`},
+		{[]string{"ip"}, `name what to probe: a pod (NAME, NAMESPACE/NAME, pod/NAME), node/NAME, a workload (deploy/NAME, sts/, ds/, job/, rs/), an IP address, or pods by label with -l`},
+		{[]string{"ip", "-l", "app in (web"}, `-l "app in (web" is not a label selector`},
+		{[]string{"ip", "web", "--all-pods"}, "--all-pods takes every pod of a workload: name one (deploy/NAME, sts/NAME, ds/NAME, job/NAME, rs/NAME)"},
+		{[]string{"ip", "web", "--max-targets", "0"}, "--max-targets must be at least 1 (got 0)"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

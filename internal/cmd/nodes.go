@@ -33,7 +33,7 @@ func NewCmdNodes(g *GlobalOptions) *cobra.Command {
 	o := &NodesOptions{GlobalOptions: g}
 	cmd := &cobra.Command{
 		Use:   "nodes",
-		Short: "List nodes with their IPs, pod CIDRs, tunnels and network model",
+		Short: "List nodes with IPs, pod CIDRs, tunnels and network model",
 		Long: `List every node joined with its addresses, pod CIDRs, tunnel device address, the pods it runs on
 the pod network against its allocatable pods, and the network model detected for it. Warnings
 (nodes without a pod CIDR, Calico's autodetected address differing from the InternalIP, overlapping

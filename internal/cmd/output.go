@@ -10,11 +10,8 @@ import (
 
 // outputHelp is the -o help of a command with its own formats beside the printers.
 func outputHelp(own ...string) string {
-	kubectl := "json, yaml, name, jsonpath=, go-template=, custom-columns= (with their -file forms, and jsonpath-as-json=)"
-	if len(own) == 0 {
-		return "output format: " + kubectl
-	}
-	return "output format: " + strings.Join(own, ", ") + ", or kubectl's " + kubectl
+	kubectl := "json, yaml, name, jsonpath=, go-template=, custom-columns= (and -file forms)"
+	return "output: " + strings.Join(append(own, kubectl), ", ")
 }
 
 // parseOutput checks -o: "" or one of the command's own formats (a table, prometheus, dot) gives no

@@ -144,7 +144,7 @@ Examples:
 {{.Example}}{{end}}{{if .HasAvailableSubCommands}}
 
 Available Commands:{{range .Commands}}{{if (or .IsAvailableCommand (eq .Name "help"))}}
-  {{rpad .Name .NamePadding }} {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableLocalFlags}}
+  {{rpad .Name .NamePadding }} {{.Short}}{{end}}{{end}}{{end}}{{if and .HasParent .HasAvailableLocalFlags}}
 
 Flags:
 {{.LocalFlags.FlagUsagesWrapped 100 | trimTrailingWhitespaces}}{{end}}
@@ -166,6 +166,9 @@ func refuseBareCompletion(root *cobra.Command) {
 			shells = append(shells, s.Name())
 		}
 		c.Args = cobra.ArbitraryArgs
+		c.Example = `  source <(kubectl podnet completion bash)   # completes 'kubectl podnet' and 'kubectl-podnet'
+  source <(kubectl podnet completion zsh)    # in ~/.zshrc, after compinit
+  kubectl podnet completion fish | source`
 		c.RunE = func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return fmt.Errorf("completion needs a shell: give one of %s, e.g. 'source <(kubectl podnet completion bash)'", strings.Join(shells, ", "))

@@ -128,6 +128,16 @@ func looksLikeAddress(s string) bool {
 // workloadPod picks the pod of a workload a probe or a trace uses: a running pod that holds an
 // address, the first by name, so that the same command picks the same pod again.
 func workloadPod(ctx context.Context, kube kubernetes.Interface, r objectRef) (*corev1.Pod, error) {
+	pods, err := workloadPods(ctx, kube, r)
+	if err != nil {
+		return nil, err
+	}
+	return pods[0], nil
+}
+
+// workloadPods are the running pods with an address that the workload's selector selects, by
+// name; none is an error that says how many pods it selects.
+func workloadPods(ctx context.Context, kube kubernetes.Interface, r objectRef) ([]*corev1.Pod, error) {
 	var sel *metav1.LabelSelector
 	var err error
 	switch r.Resource {
@@ -169,20 +179,29 @@ func workloadPod(ctx context.Context, kube kubernetes.Interface, r objectRef) (*
 	if err != nil || s.Empty() {
 		return nil, fmt.Errorf("%s has a pod selector that selects nothing usable (%v)", r, err)
 	}
-	pods, err := kube.CoreV1().Pods(r.Namespace).List(ctx, metav1.ListOptions{LabelSelector: s.String()})
+	running, selected, err := runningPods(ctx, kube, r.Namespace, s.String())
 	if err != nil {
 		return nil, err
 	}
-	var running []*corev1.Pod
+	if len(running) == 0 {
+		return nil, fmt.Errorf("%s has no running pod with an address (%d pod(s) selected by %s)", r, selected, s)
+	}
+	return running, nil
+}
+
+// runningPods lists the pods of namespace ns that the label selector selects and keeps the
+// running ones that hold an address, by name; selected is how many the selector matched.
+func runningPods(ctx context.Context, kube kubernetes.Interface, ns, selector string) (running []*corev1.Pod, selected int, err error) {
+	pods, err := kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, 0, err
+	}
 	for i := range pods.Items {
 		p := &pods.Items[i]
 		if p.Status.Phase == corev1.PodRunning && len(p.Status.PodIPs) > 0 {
 			running = append(running, p)
 		}
 	}
-	if len(running) == 0 {
-		return nil, fmt.Errorf("%s has no running pod with an address (%d pod(s) selected by %s)", r, len(pods.Items), s)
-	}
 	sort.Slice(running, func(i, j int) bool { return running[i].Name < running[j].Name })
-	return running[0], nil
+	return running, len(pods.Items), nil
 }

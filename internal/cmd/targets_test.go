@@ -94,7 +94,7 @@ func TestTraceTargetsAsKubectlNamesThem(t *testing.T) {
 // TestIPResolvesTargets: workloads and addresses become the pod or node that holds them, each
 // probed once.
 func TestIPResolvesTargets(t *testing.T) {
-	o := &IPOptions{GlobalOptions: &GlobalOptions{}}
+	o := &IPOptions{GlobalOptions: &GlobalOptions{}, MaxTargets: 10}
 	c, err := fakeFactory(workloadCluster())(genericclioptions.NewConfigFlags(false))
 	if err != nil {
 		t.Fatal(err)
@@ -120,5 +120,89 @@ func TestIPResolvesTargets(t *testing.T) {
 	o.targets, o.refs = nil, []objectRef{{Kind: refAddress, Addr: netip.MustParseAddr("10.9.9.9")}}
 	if err := o.resolveTargets(t.Context()); err == nil || !strings.Contains(err.Error(), "no running pod and no node holds 10.9.9.9") {
 		t.Errorf("an address nobody holds: %v", err)
+	}
+}
+
+// TestIPSelectsManyPods: --all-pods takes each running pod of a workload, -l the running pods the
+// selector selects in the namespace; duplicates merge, and --max-targets bounds the pods probed.
+func TestIPSelectsManyPods(t *testing.T) {
+	resolve := func(o *IPOptions, args ...string) ([]string, error) {
+		t.Helper()
+		c, err := fakeFactory(workloadCluster())(genericclioptions.NewConfigFlags(false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Namespace = "shop"
+		o.GlobalOptions, o.clients = &GlobalOptions{}, c
+		for _, a := range args {
+			r, err := parseRef(a, "shop")
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.refs = append(o.refs, r)
+		}
+		err = o.resolveTargets(t.Context())
+		var got []string
+		for _, tg := range o.targets {
+			got = append(got, tg.String())
+		}
+		return got, err
+	}
+	all := []string{"pod/shop/web-1", "pod/shop/web-2", "pod/shop/web-3"}
+	for _, tt := range []struct {
+		name string
+		o    IPOptions
+		args []string
+		want []string
+	}{
+		{"one pod of a workload", IPOptions{MaxTargets: 10}, []string{"deploy/web"}, all[:1]},
+		{"--all-pods", IPOptions{MaxTargets: 10, AllPods: true}, []string{"deploy/web"}, all},
+		{"-l", IPOptions{MaxTargets: 10, Selector: "app=web"}, nil, all},
+		{"-l and a named pod, merged", IPOptions{MaxTargets: 10, Selector: "app=web"}, []string{"web-2", "node/node-1"}, []string{"pod/shop/web-2", "node/node-1", "pod/shop/web-1", "pod/shop/web-3"}},
+	} {
+		got, err := resolve(&tt.o, tt.args...)
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s: targets (-want +got):\n%s", tt.name, diff)
+		}
+	}
+	if _, err := resolve(&IPOptions{MaxTargets: 2, Selector: "app=web"}); err == nil || !strings.Contains(err.Error(), "this would add a probe to 3 pods, more than --max-targets 2") {
+		t.Errorf("past --max-targets: %v", err)
+	}
+	if _, err := resolve(&IPOptions{MaxTargets: 10, Selector: "app=db"}); err == nil || err.Error() != "-l app=db selects no running pod with an address in namespace shop (0 pod(s) selected): check the labels with 'kubectl get pods -n shop -l app=db --show-labels'" {
+		t.Errorf("a selector that selects nothing: %v", err)
+	}
+}
+
+// TestTraceAllPods: --all-pods traces to each running pod of the workload but the source itself,
+// and -o json is then a list of paths.
+func TestTraceAllPods(t *testing.T) {
+	out, _, err := runCmd(t, workloadCluster(), "trace", "web-1", "deploy/web", "--all-pods", "-n", "shop", "-o", "jsonpath={range .items[*]}{.src.name}->{.dst.name} {.case}{\"\\n\"}{end}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "web-1->web-2 same-node\nweb-1->web-3 cross-node\n"; out != want {
+		t.Errorf("paths %q, want %q", out, want)
+	}
+	out, _, err = runCmd(t, workloadCluster(), "trace", "web-1", "deploy/web", "--all-pods", "-n", "shop", "--no-headers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out, "pod/shop/web-1 (10.244.0.2, node node-1) -> "); n != 2 || strings.Contains(out, "HOP") {
+		t.Errorf("want two paths without headers:\n%s", out)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"trace", "web-1", "web-2", "--all-pods", "-n", "shop"}, "--all-pods traces each pod of a workload: make SRC or DST one"},
+		{[]string{"trace", "web-1", "deploy/web", "--all-pods", "-o", "dot"}, "-o dot draws one path: name one pod, or drop --all-pods"},
+	} {
+		if _, _, err := runCmd(t, workloadCluster(), tt.args...); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: error %v, want %q", tt.args, err, tt.want)
+		}
 	}
 }

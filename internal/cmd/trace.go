@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -29,6 +31,8 @@ type TraceOptions struct {
 	Connect  bool
 	// NoHeaders drops the tables' header lines.
 	NoHeaders bool
+	// AllPods traces from or to each running pod of a workload end, not one.
+	AllPods bool
 
 	port trace.Port
 
@@ -42,7 +46,7 @@ func NewCmdTrace(g *GlobalOptions) *cobra.Command {
 	o := &TraceOptions{GlobalOptions: g}
 	cmd := &cobra.Command{
 		Use:   "trace SRC DST",
-		Short: "Explain the path between two pods (or nodes, or addresses), hop by hop",
+		Short: "Explain the path between two endpoints, hop by hop",
 		Long: `Explain the path a packet takes from SRC to DST as the detected network model builds it: the
 pod's eth0 and default gateway, the host veth (named the way the CNI names it), bridge or host
 routes, the tunnel (device, outer addresses, UDP port, VNI), the cloud route table (kubenet on AKS)
@@ -61,7 +65,8 @@ live check disagrees with the model. They need 'patch' on 'pods/ephemeralcontain
 'delete' on pods (node probes) and 'get' on 'pods/log'.`,
 		Example: `  kubectl podnet trace web-0 shop/db-0
   kubectl podnet trace 10.244.1.5 node/aks-nodepool1-38195521-vmss000002 -o yaml
-  kubectl podnet trace web-0 svc/db --port 5432 --probe --connect --probe-namespace podnet-system`,
+  kubectl podnet trace web-0 svc/db --port 5432 --probe --connect --probe-namespace podnet-system
+  kubectl podnet trace deploy/frontend deploy/api --all-pods -n shop --no-headers`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.src, o.dst = args[0], args[1]
@@ -80,6 +85,7 @@ live check disagrees with the model. They need 'patch' on 'pods/ephemeralcontain
 	cmd.Flags().StringVar(&o.Endpoint, "endpoint", "", "for a Service destination: the endpoint (pod name or address) to follow")
 	cmd.Flags().StringVar(&o.Port, "port", "", "destination port, N[/tcp|udp|sctp], to get the NetworkPolicy verdict (for a Service: its port)")
 	cmd.Flags().BoolVar(&o.Probe, "probe", false, "check the path live: ip route get in the source pod and on both nodes, and their tunnel devices")
+	cmd.Flags().BoolVar(&o.AllPods, "all-pods", false, "for a workload end (deploy/, sts/, ...): trace each of its running pods (-o json: a list of paths)")
 	cmd.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "print the hop and live-check tables without their header lines")
 	cmd.Flags().BoolVar(&o.Connect, "connect", false, "make a TCP connection from the source to the destination's --port")
 	o.ProbeFlags.add(cmd)
@@ -112,6 +118,14 @@ func (o *TraceOptions) Validate() error {
 	if isService(o.src) {
 		return fmt.Errorf("%s: a Service is only a destination; trace from a pod, a node or an address", o.src)
 	}
+	if o.AllPods {
+		if !isWorkload(o.src) && !isWorkload(o.dst) {
+			return fmt.Errorf("--all-pods traces each pod of a workload: make SRC or DST one (deploy/NAME, sts/NAME, ds/NAME, job/NAME, rs/NAME)")
+		}
+		if o.Output == "dot" || o.Output == "mermaid" {
+			return fmt.Errorf("-o %s draws one path: name one pod, or drop --all-pods", o.Output)
+		}
+	}
 	if o.Connect && (o.Port == "" || o.port.Protocol != corev1.ProtocolTCP) {
 		return fmt.Errorf("--connect makes a TCP connection: give the port with --port N (TCP)")
 	}
@@ -121,27 +135,118 @@ func (o *TraceOptions) Validate() error {
 	return nil
 }
 
-// Run resolves the endpoints, reads the evidence and prints the path.
+// maxProbedPaths bounds --all-pods with --probe or --connect: each source pod gets an ephemeral
+// container for good.
+const maxProbedPaths = 10
+
+// Run resolves the endpoints, reads the evidence and prints the path (with --all-pods, one path
+// per pair of pods).
 func (o *TraceOptions) Run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
-	src, srcPod, err := o.resolve(ctx, o.src)
+	if !o.AllPods {
+		p, err := o.trace(ctx, o.src, o.dst)
+		if err != nil {
+			return err
+		}
+		if err := o.print(p); err != nil {
+			return err
+		}
+		return mismatch(p)
+	}
+	srcs, err := o.eachPod(ctx, o.src)
 	if err != nil {
 		return err
+	}
+	dsts, err := o.eachPod(ctx, o.dst)
+	if err != nil {
+		return err
+	}
+	type pair struct{ src, dst string }
+	var pairs []pair
+	same := func(a, b string) bool {
+		ra, ea := parseRef(a, o.clients.Namespace)
+		rb, eb := parseRef(b, o.clients.Namespace)
+		return ea == nil && eb == nil && ra == rb
+	}
+	for _, s := range srcs {
+		for _, d := range dsts {
+			if !same(s, d) { // a pod of the workload to itself is no path
+				pairs = append(pairs, pair{s, d})
+			}
+		}
+	}
+	if (o.Probe || o.Connect) && len(pairs) > maxProbedPaths {
+		return fmt.Errorf("--all-pods makes %d paths, and --probe/--connect checks at most %d at once (each source pod keeps its probe container): narrow the workload or trace without the live check", len(pairs), maxProbedPaths)
+	}
+	list := &trace.List{Items: []*trace.Path{}}
+	for _, pr := range pairs {
+		p, err := o.trace(ctx, pr.src, pr.dst)
+		if err != nil {
+			return fmt.Errorf("%s -> %s: %w", pr.src, pr.dst, err)
+		}
+		list.Items = append(list.Items, p)
+	}
+	if o.printer != nil {
+		return errors.Join(o.printer.Print(o.Streams.Out, render.Printable{Report: list, Kind: "path", Items: list.Items, NameField: "dst.name"}), mismatch(list.Items...))
+	}
+	for i, p := range list.Items {
+		if i > 0 {
+			fmt.Fprintln(o.Streams.Out)
+		}
+		if err := o.print(p); err != nil {
+			return err
+		}
+	}
+	return mismatch(list.Items...)
+}
+
+// eachPod is the argument as it is, or, for a workload, each of its running pods as pod/NS/NAME.
+func (o *TraceOptions) eachPod(ctx context.Context, arg string) ([]string, error) {
+	r, err := parseRef(arg, o.clients.Namespace)
+	if err != nil || r.Kind != refWorkload {
+		return []string{arg}, nil
+	}
+	pods, err := workloadPods(ctx, o.clients.Kube, r)
+	if err != nil {
+		return nil, o.apiErrorFor(o.clients, err)
+	}
+	var args []string
+	for _, p := range pods {
+		args = append(args, "pod/"+p.Namespace+"/"+p.Name)
+	}
+	return args, nil
+}
+
+// mismatch is exit 3 when a live check of the paths disagrees with the model.
+func mismatch(paths ...*trace.Path) error {
+	for _, p := range paths {
+		if v := p.Probe; v != nil && (v.Mismatches > 0 || v.Connect != nil && v.Connect.Result != probe.Connected) {
+			return &ExitError{Code: exitMismatch, Err: fmt.Errorf("the live check disagrees with the model: see the probe section above")}
+		}
+	}
+	return nil
+}
+
+// trace resolves two endpoints, reads the evidence and builds the path, checked live when asked.
+func (o *TraceOptions) trace(ctx context.Context, srcArg, dstArg string) (*trace.Path, error) {
+	src, srcPod, err := o.resolve(ctx, srcArg)
+	if err != nil {
+		return nil, err
 	}
 	var svc *trace.ServiceStep
 	var dst trace.Endpoint
 	var dstPod *corev1.Pod
-	if isService(o.dst) {
-		svc, dst, dstPod, err = o.resolveService(ctx, o.dst, src.IP.Is4())
+	if isService(dstArg) {
+		svc, dst, dstPod, err = o.resolveService(ctx, dstArg, src.IP.Is4())
 	} else {
-		dst, dstPod, err = o.resolve(ctx, o.dst)
+		dst, dstPod, err = o.resolve(ctx, dstArg)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if src.IP.Is4() != dst.IP.Is4() {
 		// dual-stack: the end named by its address keeps it, the other takes one of its family
-		if _, err := netip.ParseAddr(o.dst); err == nil || svc != nil {
+		if _, err := netip.ParseAddr(dstArg); err == nil || svc != nil {
 			src, _ = src.InFamily(dst.IP.Is4())
 		} else {
 			dst, _ = dst.InFamily(src.IP.Is4())
@@ -156,9 +261,9 @@ func (o *TraceOptions) Run(cmd *cobra.Command) error {
 		n, err := o.clients.Kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsForbidden(err):
-			return fmt.Errorf("cannot read node %s: you need 'get nodes' to trace a path", name)
+			return nil, fmt.Errorf("cannot read node %s: you need 'get nodes' to trace a path", name)
 		case err != nil:
-			return o.apiErrorFor(o.clients, err)
+			return nil, o.apiErrorFor(o.clients, err)
 		}
 		red := cluster.ReduceNode(n)
 		raw[name] = &red
@@ -174,7 +279,7 @@ func (o *TraceOptions) Run(cmd *cobra.Command) error {
 		p, err = trace.Build(src, dst, nodes, ev)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if o.Port != "" {
 		p.Port = o.Port
@@ -187,16 +292,10 @@ func (o *TraceOptions) Run(cmd *cobra.Command) error {
 	}
 	if o.Probe || o.Connect {
 		if err := o.verify(ctx, p, nodes); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	if err := o.print(p); err != nil {
-		return err
-	}
-	if v := p.Probe; v != nil && (v.Mismatches > 0 || v.Connect != nil && v.Connect.Result != probe.Connected) {
-		return &ExitError{Code: exitMismatch, Err: fmt.Errorf("the live check disagrees with the model: see the probe section above")}
-	}
-	return nil
+	return p, nil
 }
 
 // print writes the path in the chosen format.
@@ -210,7 +309,7 @@ func (o *TraceOptions) print(p *trace.Path) error {
 	case "mermaid":
 		return render.TraceMermaid(o.Streams.Out, p)
 	}
-	if err := render.Trace(o.Streams.Out, p, render.TraceOptions{NoHeaders: o.NoHeaders, Palette: render.NewPalette(o.Streams.Out, o.Color)}); err != nil {
+	if err := render.Trace(o.Streams.Out, p, render.TableOptions{NoHeaders: o.NoHeaders, Palette: render.NewPalette(o.Streams.Out, o.Color)}); err != nil {
 		return err
 	}
 	render.Notes(o.Streams.ErrOut, p.Notes, render.NewPalette(o.Streams.ErrOut, o.Color))
@@ -220,4 +319,9 @@ func (o *TraceOptions) print(p *trace.Path) error {
 func isService(arg string) bool {
 	r, err := parseRef(arg, "")
 	return err == nil && r.Kind == refService
+}
+
+func isWorkload(arg string) bool {
+	r, err := parseRef(arg, "")
+	return err == nil && r.Kind == refWorkload
 }

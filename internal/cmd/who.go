@@ -29,7 +29,7 @@ func NewCmdWho(g *GlobalOptions) *cobra.Command {
 	o := &WhoOptions{GlobalOptions: g}
 	cmd := &cobra.Command{
 		Use:   "who ADDRESS...",
-		Short: "Say who owns an IP address: pod, node, tunnel, Service, pod CIDR or nothing",
+		Short: "Say who owns an IP address: pod, node, Service or range",
 		Long: `For each IPv4 or IPv6 address (one seen in a log, a firewall or a flow record) list everything
 that owns or contains it: pods (host-network pods share their node's address), nodes (InternalIP,
 ExternalIP, tunnel device, cilium_host), Services (with their endpoints), the node pod CIDR or IPAM

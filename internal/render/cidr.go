@@ -11,17 +11,21 @@ import (
 )
 
 // CIDRUsage writes the utilisation tables, hottest first: cluster CIDRs, IPPools, nodes, service
-// CIDRs, platform limits, and the plan when one was asked for.
-func CIDRUsage(w io.Writer, u *report.CIDRUsage, p Palette) error {
+// CIDRs, platform limits, and the plan when one was asked for; with NoHeaders, the rows only, a
+// blank line between the tables.
+func CIDRUsage(w io.Writer, u *report.CIDRUsage, o TableOptions) error {
+	p := o.Palette
 	var b strings.Builder
 	section := func(title string) {
 		if b.Len() > 0 {
 			b.WriteString("\n")
 		}
-		b.WriteString(p.Heading(title) + "\n")
+		if !o.NoHeaders {
+			b.WriteString(p.Heading(title) + "\n")
+		}
 	}
 	table := func(h []string, rows [][]string) {
-		_ = Table(&b, h, rows, false)
+		_ = Table(&b, h, rows, o.NoHeaders)
 	}
 	if len(u.Ranges) > 0 {
 		section("CLUSTER POD CIDRS")

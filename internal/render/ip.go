@@ -8,8 +8,10 @@ import (
 	"github.com/podnet/kubectl-podnet/internal/probe"
 )
 
-// IP writes a target's interfaces, routes, rules and neighbours as tables, and its checks.
-func IP(w io.Writer, v *probe.View, p Palette) error {
+// IP writes a target's interfaces, routes, rules and neighbours as tables under a line naming it,
+// and its checks. The snapshot's errors are the caller's to write (on stderr).
+func IP(w io.Writer, v *probe.View, o TableOptions) error {
+	p := o.Palette
 	r := v.Result
 	s := r.Snapshot
 	var b strings.Builder
@@ -42,7 +44,7 @@ func IP(w io.Writer, v *probe.View, p Palette) error {
 	if v.Serves != nil {
 		h = append(h, "SERVES")
 	}
-	_ = Table(&b, h, rows, false)
+	_ = Table(&b, h, rows, o.NoHeaders)
 	b.WriteString("\n")
 	rows = nil
 	routes := append([]probe.Route(nil), s.Routes...)
@@ -50,13 +52,13 @@ func IP(w io.Writer, v *probe.View, p Palette) error {
 	for _, rt := range routes {
 		rows = append(rows, []string{rt.Table, rt.Type, rt.Dst, dash(rt.Gateway), dash(rt.Dev), dash(rt.Src), dash(rt.Proto), dash(rt.Scope), dash(strings.Join(rt.Flags, ","))})
 	}
-	_ = Table(&b, []string{"TABLE", "TYPE", "DESTINATION", "GATEWAY", "DEV", "SRC", "PROTO", "SCOPE", "FLAGS"}, rows, false)
+	_ = Table(&b, []string{"TABLE", "TYPE", "DESTINATION", "GATEWAY", "DEV", "SRC", "PROTO", "SCOPE", "FLAGS"}, rows, o.NoHeaders)
 	b.WriteString("\n")
 	rows = nil
 	for _, ru := range s.Rules {
 		rows = append(rows, []string{fmt.Sprint(ru.Priority), ru.Family, ru.Selector, ru.Action})
 	}
-	_ = Table(&b, []string{"PRIORITY", "FAMILY", "SELECTOR", "ACTION"}, rows, false)
+	_ = Table(&b, []string{"PRIORITY", "FAMILY", "SELECTOR", "ACTION"}, rows, o.NoHeaders)
 	if len(s.Neighbours) > 0 {
 		b.WriteString("\n")
 		rows = nil
@@ -67,7 +69,7 @@ func IP(w io.Writer, v *probe.View, p Palette) error {
 			}
 			rows = append(rows, []string{n.Dst, dash(n.Dev), dash(n.LLAddr), dash(st)})
 		}
-		_ = Table(&b, []string{"NEIGHBOUR", "DEV", "LLADDR", "STATE"}, rows, false)
+		_ = Table(&b, []string{"NEIGHBOUR", "DEV", "LLADDR", "STATE"}, rows, o.NoHeaders)
 	}
 	if len(v.Checks) > 0 {
 		b.WriteString("\n")
@@ -78,9 +80,6 @@ func IP(w io.Writer, v *probe.View, p Palette) error {
 			}
 			fmt.Fprintf(&b, "%s %s\n", mark, c.Message)
 		}
-	}
-	for _, e := range s.Errors {
-		fmt.Fprintf(&b, "%s %s\n", p.Dim("note:"), e)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

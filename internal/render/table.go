@@ -15,6 +15,13 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
+// TableOptions are the reader's choices for a command's tables: no header lines (nor section
+// titles), and the colours.
+type TableOptions struct {
+	NoHeaders bool
+	Palette   Palette
+}
+
 // Table writes rows under headers the way kubectl does: no borders, columns three spaces apart,
 // left-aligned, no trailing blanks.
 func Table(w io.Writer, headers []string, rows [][]string, noHeaders bool) error {

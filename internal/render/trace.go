@@ -9,12 +9,6 @@ import (
 	"github.com/podnet/kubectl-podnet/internal/trace"
 )
 
-// TraceOptions are the choices of the trace table.
-type TraceOptions struct {
-	NoHeaders bool
-	Palette   Palette
-}
-
 // hopRows are the numbered hops, a row each, with the route and the encapsulation on rows of
 // their own under the hop's WHAT.
 func hopRows(hops []trace.Hop) [][]string {
@@ -34,7 +28,7 @@ func hopRows(hops []trace.Hop) [][]string {
 // Trace writes a path as numbered hops: where, device, what happens, the route that matches and
 // the encapsulation, then the live check and the policy verdict. The notes are the caller's to
 // write (on stderr, with Notes).
-func Trace(w io.Writer, p *trace.Path, o TraceOptions) error {
+func Trace(w io.Writer, p *trace.Path, o TableOptions) error {
 	pal := o.Palette
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%s, node %s) -> %s (%s, node %s)\n", pal.Heading(p.Src.String()), p.Src.IP, p.Src.Node, pal.Heading(p.Dst.String()), p.Dst.IP, p.Dst.Node)
@@ -129,7 +123,7 @@ func TraceMermaid(w io.Writer, p *trace.Path) error {
 
 // traceProbe writes the live check: a table of the routing decision per hop and the tunnel
 // devices, expected and seen, then the connection.
-func traceProbe(b *strings.Builder, v *trace.Verification, o TraceOptions) error {
+func traceProbe(b *strings.Builder, v *trace.Verification, o TableOptions) error {
 	pal := o.Palette
 	status := func(s trace.Status, reason string) string {
 		switch s {

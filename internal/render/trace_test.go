@@ -71,11 +71,11 @@ var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
 func TestTraceGolden(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		o    TraceOptions
+		o    TableOptions
 	}{
-		{"trace-long-names.golden", TraceOptions{}},
-		{"trace-long-names-no-headers.golden", TraceOptions{NoHeaders: true}},
-		{"trace-long-names-color.golden", TraceOptions{Palette: Palette{on: true}}},
+		{"trace-long-names.golden", TableOptions{}},
+		{"trace-long-names-no-headers.golden", TableOptions{NoHeaders: true}},
+		{"trace-long-names-color.golden", TableOptions{Palette: Palette{on: true}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b strings.Builder
@@ -92,7 +92,7 @@ func TestTraceGolden(t *testing.T) {
 func TestTraceColumnsAlign(t *testing.T) {
 	for _, pal := range []Palette{{}, {on: true}} {
 		var b strings.Builder
-		if err := Trace(&b, longPath(), TraceOptions{Palette: pal}); err != nil {
+		if err := Trace(&b, longPath(), TableOptions{Palette: pal}); err != nil {
 			t.Fatal(err)
 		}
 		plain := ansi.ReplaceAllString(b.String(), "")

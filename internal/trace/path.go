@@ -175,3 +175,8 @@ type Path struct {
 
 	src *netmodel.NodeNetwork
 }
+
+// List is the paths of trace --all-pods, one per pair of endpoints, as -o json writes them.
+type List struct {
+	Items []*Path `json:"items"`
+}
