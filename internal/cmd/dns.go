@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -45,11 +46,13 @@ func NewCmdDNS(g *GlobalOptions) *cobra.Command {
 		Long: `Without a pod: the cluster DNS Service (kube-system/kube-dns, or one labelled k8s-app=kube-dns),
 its endpoints and their readiness, and where CoreDNS forwards (from its Corefile). With a pod
 (NAME in -n, NS/NAME or pod/NAME): its dnsPolicy and dnsConfig and the resolv.conf kubelet writes for it;
-with --probe, the resolv.conf read from inside the pod by an ephemeral container (see 'kubectl podnet ip'
-for what that adds to the pod), and with --lookup NAME a lookup of that name from inside the pod.`,
+with --probe, the resolv.conf read from inside the pod by an ephemeral container (it stays in the
+pod's spec until the pod is deleted; --dry-run=client prints it and sends nothing), and with
+--lookup NAME a lookup of that name from inside the pod.`,
 		Example: `  kubectl podnet dns
   kubectl podnet dns shop/web-0 -o yaml
-  kubectl podnet dns shop/web-0 --probe --lookup kubernetes.default.svc.cluster.local`,
+  kubectl podnet dns shop/web-0 --probe --lookup kubernetes.default.svc.cluster.local
+  kubectl podnet dns shop/web-0 --probe --dry-run=client -o yaml`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(args); err != nil {
@@ -83,13 +86,17 @@ func (o *DNSOptions) Complete(args []string) error {
 
 // probeDNS reads the pod's resolv.conf, and resolves --lookup, from an ephemeral container.
 func (o *DNSOptions) probeDNS(cmd *cobra.Command) (*render.DNSProbe, error) {
-	ctx, cancel := context.WithTimeout(cmd.Context(), o.Timeout)
-	defer cancel()
 	runner, st := o.runner(o.clients, o.Streams.ErrOut)
+	defer st.done()
+	return o.probeDNSWith(cmd.Context(), runner)
+}
+
+func (o *DNSOptions) probeDNSWith(ctx context.Context, runner *probe.Runner) (*render.DNSProbe, error) {
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
 	opts := o.options()
 	opts.Script = probe.DNSScript(o.Lookup)
 	res, err := runner.ProbePodRaw(ctx, o.podNS, o.podName, opts, o.Limit, o.Force)
-	st.done()
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +143,12 @@ func (o *DNSOptions) Validate() error {
 	if o.printer, err = parseOutput(o.Output, false); err != nil {
 		return err
 	}
+	if err := o.checkDryRun(); err != nil {
+		return err
+	}
 	switch {
+	case o.dryRun() && !o.Probe:
+		return fmt.Errorf("--dry-run shows the probe of --probe: add it (dns alone creates nothing)")
 	case o.Probe && o.podName == "":
 		return fmt.Errorf("--probe reads a pod's resolv.conf: name the pod (kubectl podnet dns POD --probe)")
 	case o.Lookup != "" && !o.Probe:
@@ -153,6 +165,11 @@ func (o *DNSOptions) Validate() error {
 // Run reads the cluster DNS and, when asked, computes the pod's resolv.conf.
 func (o *DNSOptions) Run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
+	if o.dryRun() {
+		runner, _ := o.runner(o.clients, io.Discard)
+		_, err := o.probeDNSWith(ctx, runner)
+		return printPlanned(o.Streams.Out, o.printer, runner.Planned(), err)
+	}
 	var pod *corev1.Pod
 	if o.podName != "" {
 		p, err := o.clients.Kube.CoreV1().Pods(o.podNS).Get(ctx, o.podName, metav1.GetOptions{})

@@ -34,6 +34,7 @@ type ProbeFlags struct {
 	ProbeNamespace string
 	Limit          int
 	Force          bool
+	DryRun         string
 }
 
 func (f *ProbeFlags) add(cmd *cobra.Command) {
@@ -43,8 +44,9 @@ func (f *ProbeFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.Profile, "profile", probe.ProfileRestricted, "probe security profile: restricted (passes Pod Security restricted) or netadmin (NET_ADMIN, NET_RAW)")
 	fl.DurationVar(&f.Timeout, "timeout", 60*time.Second, "time limit of each probe, from creation to output")
 	fl.StringVar(&f.ProbeNamespace, "probe-namespace", "", "namespace of node probe pods (host network: Pod Security privileged there); default: the current one")
-	fl.IntVar(&f.Limit, "limit", 5, "refuse to add a probe container to a pod that already carries this many (they can never be removed)")
+	fl.IntVar(&f.Limit, "limit", 5, "refuse to add a probe to a pod that carries this many (they stay until the pod is deleted)")
 	fl.BoolVar(&f.Force, "force", false, "add a probe container even past --limit")
+	fl.StringVar(&f.DryRun, "dry-run", string(probe.DryRunNone), "client: print the probe objects, create nothing; server: the API server admits them, stores nothing")
 }
 
 func (f *ProbeFlags) validate() error {
@@ -67,13 +69,54 @@ func (f *ProbeFlags) validate() error {
 	if strings.TrimSpace(f.Image) == "" {
 		return fmt.Errorf("--image must name an image")
 	}
-	return nil
+	return f.checkDryRun()
+}
+
+// checkDryRun checks --dry-run's value; commands that probe only on request check it first.
+func (f *ProbeFlags) checkDryRun() error {
+	switch probe.DryRun(f.DryRun) {
+	case probe.DryRunNone, probe.DryRunClient, probe.DryRunServer:
+		return nil
+	}
+	return fmt.Errorf("invalid --dry-run %q: use none, client (print what would be created) or server (admitted by the API server, not stored)", f.DryRun)
+}
+
+// dryRun: the probes are only planned (--dry-run=client or server).
+func (f *ProbeFlags) dryRun() bool { return probe.DryRun(f.DryRun) != probe.DryRunNone }
+
+// plannedList is what a dry run prints: the probe objects as a v1 List, as kubectl prints several
+// objects.
+type plannedList struct {
+	APIVersion string       `json:"apiVersion"`
+	Kind       string       `json:"kind"`
+	Items      []corev1.Pod `json:"items"`
+}
+
+// printPlanned writes the objects the dry run would create (-o's printer; YAML without one) and
+// returns the probes that failed before they could be planned (errors other than ErrDryRun).
+func printPlanned(w io.Writer, printer render.Printer, pods []corev1.Pod, errs ...error) error {
+	var failed []error
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, probe.ErrDryRun) {
+			failed = append(failed, err)
+		}
+	}
+	if printer == nil {
+		printer, _ = render.NewPrinter("yaml", false)
+	}
+	if len(pods) > 0 {
+		list := plannedList{APIVersion: "v1", Kind: "List", Items: pods}
+		if err := printer.Print(w, render.Printable{Report: list, Kind: "pod", Items: pods, NameField: "metadata.name"}); err != nil {
+			return err
+		}
+	}
+	return errors.Join(failed...)
 }
 
 // runner builds the probe runner with a status line on w (a terminal only).
 func (f *ProbeFlags) runner(c *Clients, w io.Writer) (*probe.Runner, *statusLine) {
 	st := newStatusLine(w)
-	return &probe.Runner{Kube: c.Kube, Status: st.set, DeleteTimeout: 15 * time.Second}, st
+	return &probe.Runner{Kube: c.Kube, Status: st.set, DeleteTimeout: 15 * time.Second, DryRun: probe.DryRun(f.DryRun)}, st
 }
 
 func (f *ProbeFlags) options() probe.Options {
@@ -120,10 +163,15 @@ func NewCmdIP(g *GlobalOptions) *cobra.Command {
 		Use:   "ip (POD | TYPE/NAME | ADDRESS)... [-l SELECTOR]",
 		Short: "Show a pod's or node's interfaces, routes and neighbours",
 		Long: `Read what the network namespace of a pod or a node really holds, with a probe that runs ip there:
-- a pod: an ephemeral container (it shares the pod's network namespace). Ephemeral containers can
-  never be removed; the command says how many the pod carries and refuses past --limit. The default
-  probe is admitted in a namespace that enforces the restricted Pod Security Standard.
+- a pod: an ephemeral container (it shares the pod's network namespace). An ephemeral container
+  stays in the pod's spec until the pod is deleted: no API removes it. The command says how many
+  the pod carries and refuses past --limit. The default probe is admitted in a namespace that
+  enforces the restricted Pod Security Standard.
 - a node: a short-lived host-network pod on it, deleted on success, error, timeout and Ctrl-C.
+--dry-run=client prints the ephemeral containers and node pods it would create and sends nothing
+that writes; --dry-run=server has the API server admit them (Pod Security, webhooks) and store
+nothing. A probe waits at most --timeout, and gives up at once when the node is not Ready or
+when its kubelet shows no sign of starting the container within 20 seconds.
 Pods are compared with the API (their IPs on an interface, the default route, the node's pod CIDR);
 a node's devices are matched to the pods they serve. Needs 'patch' on 'pods/ephemeralcontainers',
 'create' and 'delete' on pods (node probes) and 'get' on 'pods/log'.`,
@@ -198,6 +246,9 @@ func (o *IPOptions) Validate() error {
 	if o.Raw && o.Output != "" {
 		return fmt.Errorf("--raw and -o do not go together: --raw prints the commands' own output")
 	}
+	if o.Raw && o.dryRun() {
+		return fmt.Errorf("--raw and --dry-run do not go together: a dry run prints the probe objects, no output")
+	}
 	if o.Parallel < 1 {
 		return fmt.Errorf("--parallel must be at least 1 (got %d)", o.Parallel)
 	}
@@ -233,6 +284,14 @@ func (o *IPOptions) Run(cmd *cobra.Command) error {
 	}
 	_ = eg.Wait()
 	st.done()
+	for i, err := range errs {
+		if err != nil && len(o.targets) > 1 {
+			errs[i] = fmt.Errorf("%s: %w", o.targets[i], err)
+		}
+	}
+	if o.dryRun() {
+		return printPlanned(o.Streams.Out, o.printer, runner.Planned(), errs...)
+	}
 	views := o.views(ctx, results)
 	for _, v := range views {
 		notes := append(append([]string(nil), v.Result.Notes...), v.Result.Snapshot.Errors...)
@@ -247,12 +306,9 @@ func (o *IPOptions) Run(cmd *cobra.Command) error {
 		return err
 	}
 	var failed []error
-	for i, err := range errs {
+	for _, err := range errs {
 		if err != nil {
 			failed = append(failed, err)
-			if len(o.targets) > 1 {
-				failed[len(failed)-1] = fmt.Errorf("%s: %w", o.targets[i], err)
-			}
 		}
 	}
 	return errors.Join(failed...)
@@ -372,24 +428,57 @@ type statusLine struct {
 	w     io.Writer
 	on    bool
 	width int
+	// off a terminal: per target, the state it waits in and whether its one line was written
+	states  map[string]string
+	written map[string]bool
+	timers  []*time.Timer
+	after   time.Duration
 }
 
-func newStatusLine(w io.Writer) *statusLine { return &statusLine{w: w, on: render.IsTerminal(w)} }
+// newStatusLine shows what the probes wait for on w: on a terminal one line rewritten in place;
+// elsewhere (a log, CI) one line per target that still waits after two seconds, so a slow probe
+// says what it waits for without flooding the log.
+func newStatusLine(w io.Writer) *statusLine {
+	return &statusLine{w: w, on: render.IsTerminal(w), states: map[string]string{}, written: map[string]bool{}, after: 2 * time.Second}
+}
 
+// set records target's state; "" means it has finished.
 func (s *statusLine) set(target, state string) {
-	if !s.on {
-		return
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.on {
+		_, known := s.states[target]
+		s.states[target] = state
+		if !known && state != "" {
+			s.timers = append(s.timers, time.AfterFunc(s.after, func() { s.waiting(target) }))
+		}
+		return
+	}
+	if state == "" {
+		return
+	}
 	line := target + ": " + state
 	fmt.Fprintf(s.w, "\r%s%*s", line, max(s.width-len(line), 0), "")
 	s.width = len(line)
 }
 
+// waiting writes the one line of a target that has not finished.
+func (s *statusLine) waiting(target string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.states[target]; st != "" && !s.written[target] {
+		s.written[target] = true
+		fmt.Fprintf(s.w, "%s: %s (still waiting after %s)\n", target, st, s.after)
+	}
+}
+
 func (s *statusLine) done() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for _, t := range s.timers {
+		t.Stop()
+	}
+	s.timers = nil
 	if s.on && s.width > 0 {
 		fmt.Fprintf(s.w, "\r%*s\r", s.width, "")
 		s.width = 0

@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -42,4 +43,41 @@ func TestProgressOffWhenNotATerminal(t *testing.T) {
 	if buf.Len() != 0 {
 		t.Errorf("progress written to a non-terminal: %q", buf.String())
 	}
+}
+
+// TestStatusLineOffATerminal: off a terminal, a probe that still waits after the delay says what
+// it waits for in one line; one that finished in time, and states after the line, write nothing.
+func TestStatusLineOffATerminal(t *testing.T) {
+	var buf syncBuffer
+	s := newStatusLine(&buf)
+	s.after = 50 * time.Millisecond
+	s.set("pod/shop/web-1", "adding ephemeral container podnet-x")
+	s.set("pod/shop/web-1", "pulling image busybox")
+	s.set("node/n1", "creating probe pod default/podnet-y")
+	s.set("node/n1", "")
+	time.Sleep(200 * time.Millisecond)
+	s.set("pod/shop/web-1", "running")
+	time.Sleep(100 * time.Millisecond)
+	s.done()
+	if got, want := buf.String(), "pod/shop/web-1: pulling image busybox (still waiting after 50ms)\n"; got != want {
+		t.Errorf("stderr %q, want %q", got, want)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the status line's timers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

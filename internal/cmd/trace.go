@@ -37,8 +37,10 @@ type TraceOptions struct {
 	port trace.Port
 
 	src, dst string
-	clients  *Clients
-	printer  render.Printer
+	// planned are the probe objects of --dry-run
+	planned []corev1.Pod
+	clients *Clients
+	printer render.Printer
 }
 
 // NewCmdTrace builds `kubectl podnet trace SRC DST`.
@@ -56,13 +58,15 @@ svc/NS/NAME): the Service's translation (kube-proxy's mode or Cilium), then the 
 ready endpoints (--endpoint picks it). It reads only the two endpoints,
 their nodes and the network plugin's evidence.
 
---probe checks the path live: ip route get in the source pod (an ephemeral container, which can
-never be removed) and on the nodes of both ends (short-lived host-network pods, deleted after),
+--probe checks the path live: ip route get in the source pod (an ephemeral container, which stays
+in the pod's spec until the pod is deleted) and on the nodes of both ends (short-lived
+host-network pods, deleted after),
 the tunnel devices there, then expected against seen per hop, with the likely cause of each
 mismatch. --connect makes a TCP connection from the source to DST:--port (with the probe image's
 nc: busybox has it) and says whether it connected, was refused or timed out. Both exit 3 when the
 live check disagrees with the model. They need 'patch' on 'pods/ephemeralcontainers', 'create' and
-'delete' on pods (node probes) and 'get' on 'pods/log'.`,
+'delete' on pods (node probes) and 'get' on 'pods/log'. With --dry-run=client they print the
+probe objects they would create instead, and send nothing that writes.`,
 		Example: `  kubectl podnet trace web-0 shop/db-0
   kubectl podnet trace 10.244.1.5 node/aks-nodepool1-38195521-vmss000002 -o yaml
   kubectl podnet trace web-0 svc/db --port 5432 --probe --connect --probe-namespace podnet-system
@@ -129,6 +133,15 @@ func (o *TraceOptions) Validate() error {
 	if o.Connect && (o.Port == "" || o.port.Protocol != corev1.ProtocolTCP) {
 		return fmt.Errorf("--connect makes a TCP connection: give the port with --port N (TCP)")
 	}
+	if err := o.checkDryRun(); err != nil {
+		return err
+	}
+	if o.dryRun() && !o.Probe && !o.Connect {
+		return fmt.Errorf("--dry-run shows the probes of --probe and --connect: give one of them (trace alone creates nothing)")
+	}
+	if o.dryRun() && (o.Output == "dot" || o.Output == "mermaid") {
+		return fmt.Errorf("--dry-run prints the probe objects: use -o yaml, -o json or another kubectl format, not -o %s", o.Output)
+	}
 	if o.Probe || o.Connect {
 		return o.ProbeFlags.validate()
 	}
@@ -147,6 +160,9 @@ func (o *TraceOptions) Run(cmd *cobra.Command) error {
 		p, err := o.trace(ctx, o.src, o.dst)
 		if err != nil {
 			return err
+		}
+		if o.dryRun() {
+			return printPlanned(o.Streams.Out, o.printer, o.planned)
 		}
 		if err := o.print(p); err != nil {
 			return err
@@ -185,6 +201,9 @@ func (o *TraceOptions) Run(cmd *cobra.Command) error {
 			return fmt.Errorf("%s -> %s: %w", pr.src, pr.dst, err)
 		}
 		list.Items = append(list.Items, p)
+	}
+	if o.dryRun() {
+		return printPlanned(o.Streams.Out, o.printer, o.planned)
 	}
 	if o.printer != nil {
 		return errors.Join(o.printer.Print(o.Streams.Out, render.Printable{Report: list, Kind: "path", Items: list.Items, NameField: "dst.name"}), mismatch(list.Items...))

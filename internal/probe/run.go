@@ -1,11 +1,14 @@
 package probe
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -25,6 +28,81 @@ type Runner struct {
 	Status func(target, state string)
 	// DeleteTimeout bounds the deletion of a node pod, which runs even after Ctrl-C.
 	DeleteTimeout time.Duration
+	// DryRun plans instead of probing: DryRunClient sends nothing that writes, DryRunServer sends
+	// the creation with dryRun=All (admission runs, nothing is stored). Each probe then returns
+	// ErrDryRun and Planned holds the objects.
+	DryRun DryRun
+	// NoSignAfter is how long a probe waits for the first sign that the node's kubelet starts
+	// its container (a status or an event for it) before giving up; 0 means 20 s. A real kubelet
+	// reports within seconds; one that is down or simulated (kwok) never does.
+	NoSignAfter time.Duration
+
+	mu      sync.Mutex
+	planned []corev1.Pod
+}
+
+// DryRun is the mode of --dry-run.
+type DryRun string
+
+// Dry-run modes, as kubectl names them.
+const (
+	DryRunNone   DryRun = "none"
+	DryRunClient DryRun = "client"
+	DryRunServer DryRun = "server"
+)
+
+// notReady says why a node's kubelet will not start a probe container: its Ready condition is
+// not True. A node without the condition, or one that cannot be read, is given the benefit.
+func notReady(n *corev1.Node) error {
+	for _, c := range n.Status.Conditions {
+		if c.Type != corev1.NodeReady || c.Status == corev1.ConditionTrue {
+			continue
+		}
+		state := "NotReady"
+		if c.Status == corev1.ConditionUnknown {
+			state = "in an unknown state (its kubelet stopped posting status)"
+		}
+		since := ""
+		if !c.LastTransitionTime.IsZero() {
+			since = " since " + c.LastTransitionTime.UTC().Format(time.RFC3339)
+		}
+		return fmt.Errorf("node %s is %s%s (%s: %s): its kubelet will not start the probe container; fix the node or probe a pod on another one", n.Name, state, since, c.Reason, c.Message)
+	}
+	return nil
+}
+
+// ErrDryRun is what a probe returns when the runner only plans it.
+var ErrDryRun = errors.New("dry run: the probe was not run")
+
+// plan records the object a probe would create and ends the probe with ErrDryRun.
+func (r *Runner) plan(p *corev1.Pod) error {
+	p = p.DeepCopy()
+	p.APIVersion, p.Kind = "v1", "Pod"
+	r.mu.Lock()
+	r.planned = append(r.planned, *p)
+	r.mu.Unlock()
+	return ErrDryRun
+}
+
+// Planned are the objects the dry run would have created, by namespace and name: node probe pods
+// whole, and for a pod target the pod with only the ephemeral container the probe adds through
+// its pods/ephemeralcontainers subresource.
+func (r *Runner) Planned() []corev1.Pod {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := slices.Clone(r.planned)
+	slices.SortFunc(out, func(a, b corev1.Pod) int {
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+	})
+	return out
+}
+
+// dryRunAll is the dryRun option of the requests that write.
+func (r *Runner) dryRunAll() []string {
+	if r.DryRun == DryRunServer {
+		return []string{metav1.DryRunAll}
+	}
+	return nil
 }
 
 // Result is a finished probe.
@@ -84,6 +162,7 @@ func withSnapshot(res *Result, err error) (*Result, error) {
 // returns its output in Raw.
 func (r *Runner) ProbePodRaw(ctx context.Context, ns, name string, o Options, limit int, force bool) (*Result, error) {
 	target := "pod/" + ns + "/" + name
+	defer r.status(target, "") // finished, one way or another
 	pod, err := r.Kube.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
@@ -107,8 +186,13 @@ func (r *Runner) ProbePodRaw(ctx context.Context, ns, name string, o Options, li
 	if pod.Spec.HostNetwork {
 		res.Notes = append(res.Notes, fmt.Sprintf("pod %s/%s uses the host network: this is the view of node %s", ns, name, pod.Spec.NodeName))
 	}
+	if node, err := r.Kube.CoreV1().Nodes().Get(ctx, pod.Spec.NodeName, metav1.GetOptions{}); err == nil {
+		if err := notReady(node); err != nil {
+			return nil, fmt.Errorf("pod %s/%s: %w", ns, name, err)
+		}
+	}
 	if n := CountProbeContainers(pod); n >= limit && !force {
-		return nil, fmt.Errorf("pod %s/%s already carries %d podnet ephemeral containers (limit %d): they can never be removed and each one grows the pod's spec; pass --force to add one more, or probe its node", ns, name, n, limit)
+		return nil, fmt.Errorf("pod %s/%s already carries %d podnet ephemeral containers (limit %d): each stays in the pod's spec until the pod is deleted; pass --force to add one more, or probe its node", ns, name, n, limit)
 	}
 	ec := EphemeralContainer(o)
 	res.Container = ec.Name
@@ -116,10 +200,21 @@ func (r *Runner) ProbePodRaw(ctx context.Context, ns, name string, o Options, li
 	if err != nil {
 		return nil, err
 	}
+	if r.DryRun == DryRunClient {
+		return nil, r.plan(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: corev1.PodSpec{EphemeralContainers: []corev1.EphemeralContainer{ec}}})
+	}
 	r.status(target, "adding ephemeral container "+ec.Name)
-	patched, err := r.Kube.CoreV1().Pods(ns).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "ephemeralcontainers")
+	patched, err := r.Kube.CoreV1().Pods(ns).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{DryRun: r.dryRunAll()}, "ephemeralcontainers")
 	if err != nil {
 		return nil, patchError(err, ns, name)
+	}
+	if r.DryRun == DryRunServer {
+		for _, c := range patched.Spec.EphemeralContainers {
+			if c.Name == ec.Name {
+				ec = c // as the API server admitted it, defaults filled in
+			}
+		}
+		return nil, r.plan(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: corev1.PodSpec{EphemeralContainers: []corev1.EphemeralContainer{ec}}})
 	}
 	if err := r.waitEphemeral(ctx, patched, ec.Name, target, o); err != nil {
 		return nil, err
@@ -168,15 +263,16 @@ func patchError(err error, ns, name string) error {
 // waitEphemeral watches the pod until the container has terminated, failing at once when its
 // image cannot be had.
 func (r *Runner) waitEphemeral(ctx context.Context, pod *corev1.Pod, cname, target string, o Options) error {
-	check := func(p *corev1.Pod) (bool, error) {
+	check := func(p *corev1.Pod) (bool, bool, error) {
 		for _, s := range p.Status.EphemeralContainerStatuses {
 			if s.Name != cname {
 				continue
 			}
-			return r.containerDone(s, target, o)
+			done, err := r.containerDone(s, target, o)
+			return done, true, err
 		}
-		r.status(target, "waiting for the kubelet to start "+cname)
-		return false, nil
+		r.status(target, "waiting for the kubelet of "+pod.Spec.NodeName+" to start "+cname)
+		return false, false, nil
 	}
 	return r.watchPod(ctx, pod, target, cname, o.Image, check)
 }
@@ -202,7 +298,7 @@ var failEvents = map[string]bool{"Failed": true, "ErrImageNeverPull": true, "Ins
 
 // watchFailures watches the pod's events: the kubelet says an image cannot be had there at once,
 // before the pod's status catches up. It cancels ctx with the reason.
-func (r *Runner) watchFailures(ctx context.Context, pod *corev1.Pod, container, image string, cancel context.CancelCauseFunc) {
+func (r *Runner) watchFailures(ctx context.Context, pod *corev1.Pod, container, image string, signed func(), cancel context.CancelCauseFunc) {
 	sel := fields.Set{"involvedObject.name": pod.Name, "involvedObject.kind": "Pod"}.AsSelector().String()
 	w, err := r.Kube.CoreV1().Events(pod.Namespace).Watch(ctx, metav1.ListOptions{FieldSelector: sel})
 	if err != nil {
@@ -221,7 +317,11 @@ func (r *Runner) watchFailures(ctx context.Context, pod *corev1.Pod, container, 
 			ev = e
 		}
 		e, ok := ev.Object.(*corev1.Event)
-		if !ok || !failEvents[e.Reason] || !strings.Contains(e.InvolvedObject.FieldPath, "{"+container+"}") {
+		if !ok || !strings.Contains(e.InvolvedObject.FieldPath, "{"+container+"}") {
+			continue
+		}
+		signed() // the kubelet works on the container: Pulling, Pulled, Created, ...
+		if !failEvents[e.Reason] {
 			continue
 		}
 		if e.Reason == "BackOff" && !strings.Contains(e.Message, "image") {
@@ -233,12 +333,36 @@ func (r *Runner) watchFailures(ctx context.Context, pod *corev1.Pod, container, 
 }
 
 // watchPod calls check on the pod and on every change of it until check is done or fails, or ctx
-// ends; with container set, the kubelet's failure events for it end the wait at once.
-func (r *Runner) watchPod(ctx context.Context, pod *corev1.Pod, target, container, image string, check func(*corev1.Pod) (bool, error)) error {
+// ends; the kubelet's failure events for the container end the wait at once, and so does the
+// lack of any sign of it (check's signed, or an event for the container) within NoSignAfter.
+func (r *Runner) watchPod(ctx context.Context, pod *corev1.Pod, target, container, image string, check func(*corev1.Pod) (done, signed bool, err error)) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	go r.watchFailures(ctx, pod, container, image, cancel)
-	err := r.watchPodStatus(ctx, pod, target, check)
+	var sign sync.Once
+	signs := make(chan struct{})
+	signed := func() { sign.Do(func() { close(signs) }) }
+	wait := r.NoSignAfter
+	if wait == 0 {
+		wait = 20 * time.Second
+	}
+	go func() {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-signs:
+		case <-ctx.Done():
+		case <-t.C:
+			cancel(fmt.Errorf("the kubelet of node %s shows no sign of starting the probe of %s after %s (no container status, no event for it): it may be down, partitioned from the API server, or simulated (kwok); check 'kubectl describe node %s'", pod.Spec.NodeName, target, wait, pod.Spec.NodeName))
+		}
+	}()
+	go r.watchFailures(ctx, pod, container, image, signed, cancel)
+	err := r.watchPodStatus(ctx, pod, target, func(p *corev1.Pod) (bool, error) {
+		done, s, err := check(p)
+		if s {
+			signed()
+		}
+		return done, err
+	})
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) && !errors.Is(cause, context.DeadlineExceeded) {
 		return cause
 	}
@@ -344,6 +468,7 @@ func (r *Runner) ProbeNodeRaw(ctx context.Context, node, ns string, o Options) (
 // and deletes it on every path, Ctrl-C included.
 func (r *Runner) probeNodeRaw(ctx context.Context, node, ns string, o Options) (res *Result, err error) {
 	target := "node/" + node
+	defer r.status(target, "") // finished, one way or another
 	n, err := r.Kube.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
@@ -354,10 +479,17 @@ func (r *Runner) probeNodeRaw(ctx context.Context, node, ns string, o Options) (
 		return nil, err
 	case n.Labels[corev1.LabelOSStable] == "windows" || n.Status.NodeInfo.OperatingSystem == "windows":
 		return nil, fmt.Errorf("node %s runs Windows: the probe reads Linux network namespaces only", node)
+	default:
+		if err := notReady(n); err != nil {
+			return nil, err
+		}
 	}
 	spec := NodePod(node, ns, o)
+	if r.DryRun == DryRunClient {
+		return nil, r.plan(spec)
+	}
 	r.status(target, "creating probe pod "+ns+"/"+spec.Name)
-	pod, err := r.Kube.CoreV1().Pods(ns).Create(ctx, spec, metav1.CreateOptions{})
+	pod, err := r.Kube.CoreV1().Pods(ns).Create(ctx, spec, metav1.CreateOptions{DryRun: r.dryRunAll()})
 	if err != nil {
 		switch {
 		case apierrors.IsForbidden(err):
@@ -370,6 +502,9 @@ func (r *Runner) probeNodeRaw(ctx context.Context, node, ns string, o Options) (
 		}
 		return nil, err
 	}
+	if r.DryRun == DryRunServer {
+		return nil, r.plan(pod) // admitted, not stored: nothing to delete
+	}
 	defer func() {
 		// its own context: Ctrl-C or a timeout must not skip the deletion
 		dctx, cancel := context.WithTimeout(context.Background(), r.DeleteTimeout)
@@ -380,18 +515,19 @@ func (r *Runner) probeNodeRaw(ctx context.Context, node, ns string, o Options) (
 		}
 	}()
 	res = &Result{Target: target, Node: node, Container: ns + "/" + pod.Name}
-	check := func(p *corev1.Pod) (bool, error) {
+	check := func(p *corev1.Pod) (bool, bool, error) {
 		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			if len(p.Status.ContainerStatuses) == 0 {
-				return false, fmt.Errorf("the probe pod on %s failed before its container ran: %s %s", target, p.Status.Reason, p.Status.Message)
+				return false, true, fmt.Errorf("the probe pod on %s failed before its container ran: %s %s", target, p.Status.Reason, p.Status.Message)
 			}
-			return true, nil
+			return true, true, nil
 		}
 		if len(p.Status.ContainerStatuses) == 0 {
-			r.status(target, "waiting for the kubelet of "+node)
-			return false, nil
+			r.status(target, "waiting for the kubelet of "+node+" to start the probe pod")
+			return false, false, nil
 		}
-		return r.containerDone(p.Status.ContainerStatuses[0], target, o)
+		done, err := r.containerDone(p.Status.ContainerStatuses[0], target, o)
+		return done, true, err
 	}
 	if err := r.watchPod(ctx, pod, target, "probe", o.Image, check); err != nil {
 		return nil, err

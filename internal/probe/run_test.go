@@ -71,7 +71,7 @@ func TestProbePodRefusals(t *testing.T) {
 	tests := []struct{ pod, want string }{
 		{"done", "pod x/done has finished (Succeeded): it has no network namespace left to probe"},
 		{"pending", "pod x/pending is Pending, not Running: a probe needs its network namespace; wait until it runs"},
-		{"full", "pod x/full already carries 2 podnet ephemeral containers (limit 2): they can never be removed and each one grows the pod's spec; pass --force to add one more, or probe its node"},
+		{"full", "pod x/full already carries 2 podnet ephemeral containers (limit 2): each stays in the pod's spec until the pod is deleted; pass --force to add one more, or probe its node"},
 		{"nope", "pod x/nope not found: check the name and the namespace (-n)"},
 		{"web", "cannot add an ephemeral container to pod x/web: you need 'patch' on 'pods/ephemeralcontainers' in namespace x (the built-in admin and edit roles do not grant it)"},
 	}
@@ -153,5 +153,47 @@ func TestCheckPod(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, msgs); diff != "" {
 		t.Errorf("checks (-want +got):\n%s", diff)
+	}
+}
+
+// TestProbeGivesUpOnANodeThatWillNotStartIt: a NotReady node is refused before anything is
+// written; a Ready node whose kubelet never reports the container ends the wait after NoSignAfter
+// with the cause, well before the timeout, and the node pod is deleted all the same.
+func TestProbeGivesUpOnANodeThatWillNotStartIt(t *testing.T) {
+	down := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}, Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{
+		Type: corev1.NodeReady, Status: corev1.ConditionUnknown, Reason: "NodeStatusUnknown", Message: "Kubelet stopped posting node status.",
+		LastTransitionTime: metav1.NewTime(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC))}}}}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"}, Spec: corev1.PodSpec{NodeName: "n1"}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}
+	kube := fake.NewClientset(down, pod)
+	r := &Runner{Kube: kube, DeleteTimeout: time.Second}
+	o := Options{Image: "img", Profile: ProfileRestricted, TimeoutSeconds: 60}
+	want := "node n1 is in an unknown state (its kubelet stopped posting status) since 2026-12-01T08:00:00Z (NodeStatusUnknown: Kubelet stopped posting node status.): its kubelet will not start the probe container; fix the node or probe a pod on another one"
+	if _, err := r.ProbePod(t.Context(), "shop", "web", o, 5, false); err == nil || err.Error() != "pod shop/web: "+want {
+		t.Errorf("pod on a down node: %v", err)
+	}
+	if _, err := r.ProbeNode(t.Context(), "n1", "default", o); err == nil || err.Error() != want {
+		t.Errorf("down node: %v", err)
+	}
+	for _, a := range kube.Actions() {
+		if a.GetVerb() != "get" {
+			t.Errorf("a probe of a down node sent %s %s", a.GetVerb(), a.GetResource().Resource)
+		}
+	}
+
+	silent := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n2"}, Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}}
+	kube = fake.NewClientset(silent)
+	r = &Runner{Kube: kube, DeleteTimeout: time.Second, NoSignAfter: 200 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := r.ProbeNode(ctx, "n2", "default", o)
+	if err == nil || !strings.HasPrefix(err.Error(), "the kubelet of node n2 shows no sign of starting the probe of node/n2 after 200ms (no container status, no event for it)") {
+		t.Errorf("silent kubelet: %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("gave up after %s, want about NoSignAfter", d)
+	}
+	if pods, _ := kube.CoreV1().Pods("").List(context.Background(), metav1.ListOptions{}); len(pods.Items) != 0 {
+		t.Errorf("probe pod left behind")
 	}
 }
