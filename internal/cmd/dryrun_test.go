@@ -139,4 +139,3 @@ func TestDryRunBadInput(t *testing.T) {
 		}
 	}
 }
-
