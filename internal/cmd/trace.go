@@ -123,7 +123,7 @@ func (o *TraceOptions) Validate() error {
 		return fmt.Errorf("%s: a Service is only a destination; trace from a pod, a node or an address", o.src)
 	}
 	if o.AllPods {
-		if !isWorkload(o.src) && !isWorkload(o.dst) {
+		if !isKind(o.src, refWorkload) && !isKind(o.dst, refWorkload) {
 			return fmt.Errorf("--all-pods traces each pod of a workload: make SRC or DST one (deploy/NAME, sts/NAME, ds/NAME, job/NAME, rs/NAME)")
 		}
 		if o.Output == "dot" || o.Output == "mermaid" {
@@ -156,56 +156,49 @@ const maxProbedPaths = 10
 // per pair of pods).
 func (o *TraceOptions) Run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
-	if !o.AllPods {
-		p, err := o.trace(ctx, o.src, o.dst)
+	type pair struct{ src, dst string }
+	pairs := []pair{{o.src, o.dst}}
+	if o.AllPods {
+		srcs, err := o.eachPod(ctx, o.src)
 		if err != nil {
 			return err
 		}
-		if o.dryRun() {
-			return printPlanned(o.Streams.Out, o.printer, o.planned)
-		}
-		if err := o.print(p); err != nil {
+		dsts, err := o.eachPod(ctx, o.dst)
+		if err != nil {
 			return err
 		}
-		return mismatch(p)
-	}
-	srcs, err := o.eachPod(ctx, o.src)
-	if err != nil {
-		return err
-	}
-	dsts, err := o.eachPod(ctx, o.dst)
-	if err != nil {
-		return err
-	}
-	type pair struct{ src, dst string }
-	var pairs []pair
-	same := func(a, b string) bool {
-		ra, ea := parseRef(a, o.clients.Namespace)
-		rb, eb := parseRef(b, o.clients.Namespace)
-		return ea == nil && eb == nil && ra == rb
-	}
-	for _, s := range srcs {
-		for _, d := range dsts {
-			if !same(s, d) { // a pod of the workload to itself is no path
-				pairs = append(pairs, pair{s, d})
+		same := func(a, b string) bool {
+			ra, ea := parseRef(a, o.clients.Namespace)
+			rb, eb := parseRef(b, o.clients.Namespace)
+			return ea == nil && eb == nil && ra == rb
+		}
+		pairs = nil
+		for _, s := range srcs {
+			for _, d := range dsts {
+				if !same(s, d) { // a pod of the workload to itself is no path
+					pairs = append(pairs, pair{s, d})
+				}
 			}
 		}
-	}
-	if (o.Probe || o.Connect) && len(pairs) > maxProbedPaths {
-		return fmt.Errorf("--all-pods makes %d paths, and --probe/--connect checks at most %d at once (each source pod keeps its probe container): narrow the workload or trace without the live check", len(pairs), maxProbedPaths)
+		if (o.Probe || o.Connect) && len(pairs) > maxProbedPaths {
+			return fmt.Errorf("--all-pods makes %d paths, and --probe/--connect checks at most %d at once (each source pod keeps its probe container): narrow the workload or trace without the live check", len(pairs), maxProbedPaths)
+		}
 	}
 	list := &trace.List{Items: []*trace.Path{}}
 	for _, pr := range pairs {
 		p, err := o.trace(ctx, pr.src, pr.dst)
 		if err != nil {
-			return fmt.Errorf("%s -> %s: %w", pr.src, pr.dst, err)
+			if o.AllPods {
+				err = fmt.Errorf("%s -> %s: %w", pr.src, pr.dst, err)
+			}
+			return err
 		}
 		list.Items = append(list.Items, p)
 	}
 	if o.dryRun() {
 		return printPlanned(o.Streams.Out, o.printer, o.planned)
 	}
-	if o.printer != nil {
+	if o.AllPods && o.printer != nil {
 		return errors.Join(o.printer.Print(o.Streams.Out, render.Printable{Report: list, Kind: "path", Items: list.Items, NameField: "dst.name"}), mismatch(list.Items...))
 	}
 	for i, p := range list.Items {
@@ -335,12 +328,10 @@ func (o *TraceOptions) print(p *trace.Path) error {
 	return nil
 }
 
-func isService(arg string) bool {
+// isKind: the argument reads as an object of that kind.
+func isKind(arg string, kind refKind) bool {
 	r, err := parseRef(arg, "")
-	return err == nil && r.Kind == refService
+	return err == nil && r.Kind == kind
 }
 
-func isWorkload(arg string) bool {
-	r, err := parseRef(arg, "")
-	return err == nil && r.Kind == refWorkload
-}
+func isService(arg string) bool { return isKind(arg, refService) }

@@ -113,21 +113,15 @@ func (o *TraceOptions) verify(ctx context.Context, p *trace.Path, nodes map[stri
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if o.dryRun() {
-		o.planned = append(o.planned, runner.Planned()...)
-		var failed []error
-		for _, in := range names {
-			if err := obs[in].Err; err != nil && !errors.Is(err, probe.ErrDryRun) {
-				failed = append(failed, fmt.Errorf("%s: %w", in, err))
-			}
-		}
-		return errors.Join(failed...)
-	}
 	var failed []error
 	for _, in := range names {
-		if err := obs[in].Err; err != nil {
+		if err := obs[in].Err; err != nil && !errors.Is(err, probe.ErrDryRun) {
 			failed = append(failed, fmt.Errorf("%s: %w", in, err))
 		}
+	}
+	if o.dryRun() {
+		o.planned = append(o.planned, runner.Planned()...)
+		return errors.Join(failed...)
 	}
 	if len(failed) == len(names) && len(names) > 0 {
 		return errors.Join(failed...) // nothing ran: say why, plainly

@@ -200,8 +200,12 @@ func (r *Runner) ProbePodRaw(ctx context.Context, ns, name string, o Options, li
 	if err != nil {
 		return nil, err
 	}
+	// a dry run shows the pod with only the container the probe adds through the subresource
+	planEphemeral := func(ec corev1.EphemeralContainer) error {
+		return r.plan(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: corev1.PodSpec{EphemeralContainers: []corev1.EphemeralContainer{ec}}})
+	}
 	if r.DryRun == DryRunClient {
-		return nil, r.plan(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: corev1.PodSpec{EphemeralContainers: []corev1.EphemeralContainer{ec}}})
+		return nil, planEphemeral(ec)
 	}
 	r.status(target, "adding ephemeral container "+ec.Name)
 	patched, err := r.Kube.CoreV1().Pods(ns).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{DryRun: r.dryRunAll()}, "ephemeralcontainers")
@@ -214,7 +218,7 @@ func (r *Runner) ProbePodRaw(ctx context.Context, ns, name string, o Options, li
 				ec = c // as the API server admitted it, defaults filled in
 			}
 		}
-		return nil, r.plan(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: corev1.PodSpec{EphemeralContainers: []corev1.EphemeralContainer{ec}}})
+		return nil, planEphemeral(ec)
 	}
 	if err := r.waitEphemeral(ctx, patched, ec.Name, target, o); err != nil {
 		return nil, err
