@@ -493,7 +493,16 @@ func (r *Runner) probeNodeRaw(ctx context.Context, node, ns string, o Options) (
 		return nil, r.plan(spec)
 	}
 	r.status(target, "creating probe pod "+ns+"/"+spec.Name)
-	pod, err := r.Kube.CoreV1().Pods(ns).Create(ctx, spec, metav1.CreateOptions{DryRun: r.dryRunAll()})
+	// The creation is not cut short by Ctrl-C: a request cancelled in flight may still create the
+	// pod on the server, and then nothing would delete it. It finishes (bounded by DeleteTimeout),
+	// and the deferred deletion below removes what it made.
+	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), r.deleteTimeout())
+	pod, err := r.Kube.CoreV1().Pods(ns).Create(cctx, spec, metav1.CreateOptions{DryRun: r.dryRunAll()})
+	ccancel()
+	if err != nil && !errors.As(err, new(apierrors.APIStatus)) {
+		// no answer from the server (cut off, timed out): the pod may exist all the same
+		_ = r.deleteNodePod(ns, spec.Name)
+	}
 	if err != nil {
 		switch {
 		case apierrors.IsForbidden(err):
@@ -510,14 +519,13 @@ func (r *Runner) probeNodeRaw(ctx context.Context, node, ns string, o Options) (
 		return nil, r.plan(pod) // admitted, not stored: nothing to delete
 	}
 	defer func() {
-		// its own context: Ctrl-C or a timeout must not skip the deletion
-		dctx, cancel := context.WithTimeout(context.Background(), r.DeleteTimeout)
-		defer cancel()
-		derr := r.Kube.CoreV1().Pods(ns).Delete(dctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
-		if derr != nil && !apierrors.IsNotFound(derr) && err == nil {
+		if derr := r.deleteNodePod(ns, pod.Name); derr != nil && err == nil {
 			err = fmt.Errorf("deleting probe pod %s/%s: %w (delete it with 'kubectl podnet cleanup -n %s')", ns, pod.Name, derr, ns)
 		}
 	}()
+	if err := ctx.Err(); err != nil {
+		return nil, waitError(ctx, err, target) // interrupted while the pod was created
+	}
 	res = &Result{Target: target, Node: node, Container: ns + "/" + pod.Name}
 	check := func(p *corev1.Pod) (bool, bool, error) {
 		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
@@ -537,6 +545,25 @@ func (r *Runner) probeNodeRaw(ctx context.Context, node, ns string, o Options) (
 		return nil, err
 	}
 	return r.readLogs(ctx, res, ns, pod.Name, "probe")
+}
+
+func (r *Runner) deleteTimeout() time.Duration {
+	if r.DeleteTimeout > 0 {
+		return r.DeleteTimeout
+	}
+	return 15 * time.Second
+}
+
+// deleteNodePod deletes a node probe pod on its own context: Ctrl-C or a timeout must not skip
+// the deletion. A pod already gone is not an error.
+func (r *Runner) deleteNodePod(ns, name string) error {
+	dctx, cancel := context.WithTimeout(context.Background(), r.deleteTimeout())
+	defer cancel()
+	err := r.Kube.CoreV1().Pods(ns).Delete(dctx, name, metav1.DeleteOptions{GracePeriodSeconds: new(int64)})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
 }
 
 // Leftovers lists the node probe pods left behind (a killed process, a lost connection).

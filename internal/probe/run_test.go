@@ -197,3 +197,29 @@ func TestProbeGivesUpOnANodeThatWillNotStartIt(t *testing.T) {
 		t.Errorf("probe pod left behind")
 	}
 }
+
+// TestProbeNodeInterruptedDuringCreate: Ctrl-C while the creation is in flight. The server creates
+// the pod all the same, so the probe must let the creation finish and then delete what it made.
+func TestProbeNodeInterruptedDuringCreate(t *testing.T) {
+	kube := fake.NewClientset(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	kube.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		// the server stores the pod, but the answer is lost: the interrupt cut the request off
+		p := a.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
+		if err := kube.Tracker().Create(a.GetResource(), p, p.Namespace); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		return true, nil, fmt.Errorf("Post \"https://127.0.0.1/api/v1/namespaces/default/pods\": %w", context.Canceled)
+	})
+	r := &Runner{Kube: kube, DeleteTimeout: time.Second}
+	_, err := r.ProbeNode(ctx, "n1", "default", Options{Image: "img", Profile: ProfileRestricted, TimeoutSeconds: 30})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("error = %v, want the interruption", err)
+	}
+	pods, _ := kube.CoreV1().Pods("").List(context.Background(), metav1.ListOptions{})
+	if len(pods.Items) != 0 {
+		t.Errorf("probe pod left behind after an interrupt during its creation: %s", pods.Items[0].Name)
+	}
+}
