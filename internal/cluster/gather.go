@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/pager"
+	"k8s.io/klog/v2"
 )
 
 // PageSize is the number of objects asked for per LIST request.
@@ -41,6 +42,8 @@ type Options struct {
 	Progress func(kind string, n int)
 	// SkipPods leaves pods to the caller (who looks them up by address).
 	SkipPods bool
+	// PodRead chooses how pods are read; "" is PodReadAuto.
+	PodRead PodRead
 }
 
 type gatherer struct {
@@ -130,15 +133,111 @@ func (g *gatherer) listNodes(ctx context.Context) ([]Node, error) {
 	return out, nil
 }
 
-// listPods pages through pods by hand, not with tools/pager: the pager hands out decoded Pods,
-// and the lean decoder (podproto.go) needs each page's raw protobuf bytes to keep the 150,000-pod
-// inventory small (make bench). It pages with a fetcher goroutine, so that the next page is requested while
-// the previous one is decoded; only reduced pods are kept. A continue token that expires during a
-// long listing (410 Gone) restarts the listing once.
+// PodRead is how pods are read.
+type PodRead string
+
+// Pod reads: Auto streams a cluster with more than StreamAbove pods and pages a smaller one.
+const (
+	PodReadAuto   PodRead = "auto"
+	PodReadStream PodRead = "stream"
+	PodReadPaged  PodRead = "paged"
+)
+
+// StreamAbove is the pod count from which a watch-list stream beats paging (make bench). Below it
+// the stream's fixed cost dominates: the API server sends the bookmark that ends the initial events
+// on its next bookmark tick, up to a second after the last pod.
+const StreamAbove = 20000
+
+// minWatchListMinor is the first Kubernetes minor that knows sendInitialEvents; older servers
+// ignore the parameter and would send a plain watch, whose initial events never end.
+const minWatchListMinor = 27
+
+// listPods reads the pods of namespace ns ("" for all). The first page of a paged LIST says how
+// many there are; past StreamAbove the rest comes from one watch-list stream (podstream.go), else
+// the paging goes on. A stream the server refuses (an older server, the WatchList feature off,
+// 'watch' forbidden where 'list' is allowed) or that fails falls back to paging; -v 4 says which
+// read was used.
 func (g *gatherer) listPods(ctx context.Context, ns string) ([]Pod, error) {
-	pods, err := g.listPodsOnce(ctx, ns)
+	if g.rest == nil || g.opts.PodRead == PodReadPaged {
+		return g.pagePods(ctx, ns, nil)
+	}
+	first, err := g.firstPodPage(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
+	if g.opts.PodRead != PodReadStream && first.remaining <= StreamAbove {
+		klog.V(4).Infof("pods: %s, reading them in pages of %d", countText(first.remaining), PageSize)
+		return g.pagePods(ctx, ns, &first)
+	}
+	if why := g.noWatchList(); why != "" {
+		klog.V(4).Infof("pods: %s, reading them in pages: %s", countText(first.remaining), why)
+		return g.pagePods(ctx, ns, &first)
+	}
+	pods, err := g.streamPods(ctx, ns, int(max(first.remaining, 0))+len(first.items))
+	if err == nil {
+		klog.V(4).Infof("pods: %d read through one watch-list stream", len(pods))
+		return pods, nil
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	klog.V(4).Infof("pods: the watch-list stream failed (%v); reading them in pages", err)
+	return g.pagePods(ctx, ns, &first)
+}
+
+func countText(remaining int64) string {
+	if remaining < 0 {
+		return "the server does not count them"
+	}
+	return fmt.Sprintf("about %d", remaining+PageSize)
+}
+
+// noWatchList says why the server cannot stream a watch-list, or "" when it may.
+func (g *gatherer) noWatchList() string {
+	if g.discovery == nil {
+		return ""
+	}
+	v, err := g.discovery.ServerVersion()
+	if err != nil {
+		return "" // the stream itself will tell
+	}
+	var major, minor int
+	if _, err := fmt.Sscanf(v.Major+"."+strings.TrimRight(v.Minor, "+"), "%d.%d", &major, &minor); err != nil {
+		return ""
+	}
+	if major == 1 && minor < minWatchListMinor {
+		return fmt.Sprintf("Kubernetes %s.%s has no watch-list", v.Major, v.Minor)
+	}
+	return ""
+}
+
+// firstPage is the first page of a paged pod LIST, reduced.
+type firstPage struct {
+	items     []Pod
+	cont      string
+	remaining int64
+	in        interner
+}
+
+func (g *gatherer) firstPodPage(ctx context.Context, ns string) (firstPage, error) {
+	page, next, err := g.fetchPodPage(ctx, ns, "")
+	if err != nil {
+		return firstPage{}, err
+	}
+	in := newInterner()
+	items, err := decodePodPage(page.raw, in, nil)
+	if err != nil {
+		return firstPage{}, err
+	}
+	return firstPage{items: items, cont: next, remaining: page.remaining, in: in}, nil
+}
+
+// pagePods pages through the pods, after first when it was already read. A continue token that
+// expires during a long listing (410 Gone) restarts the listing once.
+func (g *gatherer) pagePods(ctx context.Context, ns string, first *firstPage) ([]Pod, error) {
+	pods, err := g.listPodsOnce(ctx, ns, first)
 	if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
-		pods, err = g.listPodsOnce(ctx, ns)
+		pods, err = g.listPodsOnce(ctx, ns, nil)
 	}
 	return pods, err
 }
@@ -150,14 +249,23 @@ type podPage struct {
 	remaining int64
 }
 
-func (g *gatherer) listPodsOnce(ctx context.Context, ns string) ([]Pod, error) {
+// listPodsOnce pages through pods by hand, not with tools/pager: the pager hands out decoded Pods,
+// and the lean decoder (podproto.go) needs each page's raw protobuf bytes to keep the 150,000-pod
+// inventory small (make bench). A fetcher goroutine requests the next page while the previous one
+// is decoded; only reduced pods are kept.
+func (g *gatherer) listPodsOnce(ctx context.Context, ns string, first *firstPage) ([]Pod, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pages := make(chan podPage, 1)
 	errc := make(chan error, 1)
+	cont := ""
+	if first != nil {
+		if cont = first.cont; cont == "" {
+			return first.items, nil
+		}
+	}
 	go func() {
 		defer close(pages)
-		cont := ""
 		for {
 			page, next, err := g.fetchPodPage(ctx, ns, cont)
 			if err != nil {
@@ -177,6 +285,11 @@ func (g *gatherer) listPodsOnce(ctx context.Context, ns string) ([]Pod, error) {
 	}()
 	in := newInterner()
 	var out []Pod
+	if first != nil {
+		in = first.in
+		out = make([]Pod, 0, len(first.items)+int(max(first.remaining, 0)))
+		out = append(out, first.items...)
+	}
 	var err error
 	for page := range pages {
 		if out == nil && page.remaining >= 0 {

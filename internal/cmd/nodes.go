@@ -3,6 +3,7 @@ package cmd
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"sort"
 	"strings"
 
@@ -113,9 +114,13 @@ func (o *NodesOptions) Run(cmd *cobra.Command) error {
 // gather reads the inventory with a progress line on a terminal, and turns API failures into
 // sentences.
 func (g *GlobalOptions) gather(cmd *cobra.Command, c *Clients, selector string) (*cluster.Inventory, error) {
+	read, err := podRead()
+	if err != nil {
+		return nil, err
+	}
 	p := newProgress(g.Streams.ErrOut)
 	ns := c.Namespace
-	inv, err := cluster.Gather(cmd.Context(), c.Clients, cluster.Options{Namespace: ns, NodeSelector: selector, Progress: p.Update})
+	inv, err := cluster.Gather(cmd.Context(), c.Clients, cluster.Options{Namespace: ns, NodeSelector: selector, Progress: p.Update, PodRead: read})
 	p.Done()
 	if err != nil {
 		return nil, g.apiErrorFor(c, err)
@@ -135,6 +140,22 @@ func (g *GlobalOptions) gather(cmd *cobra.Command, c *Clients, selector string) 
 		inv.Pods = pods
 	}
 	return inv, nil
+}
+
+// podReadEnv chooses how pods are read: auto (the default: a stream for large clusters, pages for
+// small ones), stream or paged. It is for benchmarks and for working around a proxy that breaks
+// long-lived responses, so it is an environment variable rather than a flag in every command's help.
+const podReadEnv = "PODNET_POD_READ"
+
+func podRead() (cluster.PodRead, error) {
+	switch v := cluster.PodRead(os.Getenv(podReadEnv)); v {
+	case "", cluster.PodReadAuto:
+		return cluster.PodReadAuto, nil
+	case cluster.PodReadStream, cluster.PodReadPaged:
+		return v, nil
+	default:
+		return "", fmt.Errorf("%s=%q is not a pod read: use auto, stream or paged (or unset it)", podReadEnv, v)
+	}
 }
 
 // apiErrorFor turns a failed API call into a sentence naming the server and the timeout.
