@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # make bench: synthetic clusters of 5,000 nodes and BENCH_PODS pods (default: 15000 and 150000) on a
-# real kube-apiserver; prints wall time and peak RSS of `kubectl podnet nodes`, of the kubectl pair
-# (get nodes -o wide + get pods -A -o wide) and of the floor (a raw paged protobuf LIST), as ratios.
+# real kube-apiserver; in BENCH_RUNS alternating rounds, the median wall and CPU time and the peak RSS
+# of `kubectl podnet nodes`, `cidr-usage` and `summary`, of the kubectl pair (get nodes -o wide +
+# get pods -A -o wide) and of two floors (the same objects read and discarded: a paged protobuf LIST,
+# and a watch-list stream of the pods), as ratios to the stream floor; then how each grows with size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/lib/build.sh
 sizes=${BENCH_PODS:-"15000 150000"}
 nodes=${BENCH_NODES:-5000}
-runs=${BENCH_RUNS:-1}
+runs=${BENCH_RUNS:-3}
 bin=$(hack/cluster build)
 (cd hack/bench && go build -o "$PWD/../../bin/podnet-bench" .)
 state=$(mktemp -d)
+results=$state/results.jsonl
 export PODNET_CLUSTER_STATE=$state
 trap 'hack/cluster down --all >/dev/null 2>&1 || true; rm -rf "$state"' EXIT
 for pods in $sizes; do
@@ -24,6 +27,7 @@ for pods in $sizes; do
     [ "${seen:-0}" -ge $((pods - 1)) ] && break
     sleep 1
   done
-  bin/podnet-bench measure --kubeconfig "$kc" --plugin bin/kubectl-podnet --kubectl "$bin/kubectl" --runs "$runs"
+  bin/podnet-bench measure --kubeconfig "$kc" --plugin bin/kubectl-podnet --kubectl "$bin/kubectl" --runs "$runs" --pods "$pods" --results "$results"
   hack/cluster down --name bench >/dev/null 2>&1
 done
+bin/podnet-bench compare --results "$results"

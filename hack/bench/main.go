@@ -1,9 +1,11 @@
-// Command bench measures `kubectl podnet nodes` against kubectl and against the floor (a raw paged
-// protobuf LIST of the same nodes and pods, read and discarded) on one synthetic cluster.
+// Command bench measures `kubectl podnet nodes`, `cidr-usage` and `summary` against kubectl and
+// against two floors (the same nodes and pods read and discarded: as a paged protobuf LIST, and as
+// a watch-list stream) on one synthetic cluster.
 //
-//	bench load    --kubeconfig K --etcd URL --nodes N --pods P   write a synthetic cluster into etcd
-//	bench floor   --kubeconfig K                                 the floor, run as its own process
-//	bench measure --kubeconfig K --plugin BIN --kubectl BIN      run all three, print figures and ratios
+//	bench load    --kubeconfig K --etcd URL --nodes N --pods P        write a synthetic cluster into etcd
+//	bench floor   --kubeconfig K --mode paged|stream                 a floor, run as its own process
+//	bench measure --kubeconfig K --plugin BIN --kubectl BIN --pods P  alternating rounds, figures and ratios
+//	bench compare --results F                                         how the cost grows between sizes
 //
 // It lives in its own module so that the etcd client never reaches the plugin's go.sum.
 package main
@@ -16,7 +18,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench load|floor|measure [flags]")
+		fmt.Fprintln(os.Stderr, "usage: bench load|floor|measure|compare [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -26,16 +28,20 @@ func main() {
 	pods := fs.Int("pods", 150000, "pods to write (load)")
 	plugin := fs.String("plugin", "", "kubectl-podnet binary (measure)")
 	kubectl := fs.String("kubectl", "", "kubectl binary (measure)")
-	runs := fs.Int("runs", 1, "runs of each command; the best wall time and the highest RSS are kept (measure)")
+	runs := fs.Int("runs", 3, "alternating rounds; the median wall and CPU time and the highest RSS are kept (measure)")
+	mode := fs.String("mode", "paged", "paged or stream (floor)")
+	results := fs.String("results", "", "file the figures of each size are appended to (measure, compare)")
 	_ = fs.Parse(os.Args[2:])
 	var err error
 	switch os.Args[1] {
 	case "load":
 		err = load(*kubeconfig, *etcd, *nodes, *pods)
 	case "floor":
-		err = floor(*kubeconfig)
+		err = floor(*kubeconfig, *mode)
 	case "measure":
-		err = measure(*kubeconfig, *plugin, *kubectl, *runs)
+		err = measure(*kubeconfig, *plugin, *kubectl, *runs, *pods, *results)
+	case "compare":
+		err = compare(*results)
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}

@@ -1,25 +1,34 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"syscall"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
 func port(i int) intstr.IntOrString { return intstr.FromInt32(int32(i)) }
 
-// floor reads every node and pod with a paged protobuf LIST (500 a page) and discards the bytes:
-// no decoding, nothing kept. Nothing that lists them can be faster.
-func floor(kubeconfig string) error {
+// floor reads every node and pod and discards the bytes: no decoding, nothing kept. Nothing that
+// reads them the same way can be faster. mode "paged" lists both in protobuf pages of 500; mode
+// "stream" lists nodes so and reads pods through one watch-list stream (protobuf watch frames up
+// to the initial-events-end bookmark), the API server's fastest way to send them all.
+func floor(kubeconfig, mode string) error {
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		return err
@@ -34,7 +43,18 @@ func floor(kubeconfig string) error {
 	rc := kube.CoreV1().RESTClient()
 	ctx := context.Background()
 	total := 0
-	for _, res := range []string{"nodes", "pods"} {
+	resources := []string{"nodes", "pods"}
+	if mode == "stream" {
+		resources = resources[:1]
+		n, err := streamFloor(ctx, rc)
+		if err != nil {
+			return err
+		}
+		total += n
+	} else if mode != "paged" {
+		return fmt.Errorf("floor --mode is paged or stream, not %q", mode)
+	}
+	for _, res := range resources {
 		cont := ""
 		for {
 			req := rc.Get().Resource(res).Param("limit", "500")
@@ -57,8 +77,44 @@ func floor(kubeconfig string) error {
 			}
 		}
 	}
-	fmt.Fprintf(os.Stderr, "floor: read %d bytes\n", total)
+	fmt.Fprintf(os.Stderr, "floor (%s): read %d bytes\n", mode, total)
 	return nil
+}
+
+// streamFloor reads the watch-list stream of every pod, frame by frame, until the bookmark that
+// ends the initial events, and discards it.
+func streamFloor(ctx context.Context, rc rest.Interface) (int, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	body, err := rc.Get().Resource("pods").Param("watch", "1").Param("sendInitialEvents", "true").
+		Param("resourceVersionMatch", "NotOlderThan").Param("allowWatchBookmarks", "true").
+		SetHeader("Accept", "application/vnd.kubernetes.protobuf;stream=watch").Stream(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer body.Close()
+	r := bufio.NewReaderSize(body, 64<<10)
+	var head [4]byte
+	var buf []byte
+	total := 0
+	for {
+		if _, err := io.ReadFull(r, head[:]); err != nil {
+			return total, fmt.Errorf("the pod stream ended before its initial-events-end bookmark: %w", err)
+		}
+		n := int(binary.BigEndian.Uint32(head[:]))
+		if cap(buf) < n {
+			buf = make([]byte, n)
+		}
+		buf = buf[:n]
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return total, err
+		}
+		total += 4 + n
+		// a WatchEvent: type is field 1; only a bookmark's object is looked into
+		if string(field(buf, 1)) == "BOOKMARK" && bytes.Contains(buf, []byte("k8s.io/initial-events-end")) {
+			return total, nil
+		}
+	}
 }
 
 // continueToken digs the continue token out of a protobuf list without decoding the items: the
@@ -117,81 +173,184 @@ func uvarint(b []byte) (uint64, int) {
 	return 0, 0
 }
 
-// figure is one command's cost.
+// figure is one command's cost over the rounds: the median wall and client CPU time, the
+// highest peak RSS.
 type figure struct {
-	name   string
-	wall   time.Duration
-	maxRSS int64 // KiB
+	Name   string  `json:"name"`
+	Wall   float64 `json:"wallSeconds"`
+	CPU    float64 `json:"cpuSeconds"`
+	MaxRSS float64 `json:"peakRSSMB"`
 }
 
-func runOnce(name string, env []string, args ...string) (figure, error) {
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout = io.Discard
-	cmd.Stderr = os.Stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return figure{}, fmt.Errorf("%s: %w", name, err)
-	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return figure{name: name, wall: time.Since(start), maxRSS: ru.Maxrss}, nil
+// command is something timed: one or more processes run one after the other.
+type command struct {
+	name string
+	runs [][]string
+	// okExit are exit codes that are not failures (summary's 2: the bench cluster has no DNS).
+	okExit []int
+	walls  []float64
+	cpus   []float64
+	rss    float64
 }
 
-func best(runs int, name string, env []string, cmds ...[]string) (figure, error) {
-	out := figure{name: name}
-	for r := 0; r < runs; r++ {
-		var f figure
-		for _, c := range cmds {
-			one, err := runOnce(name, env, c...)
-			if err != nil {
-				return out, err
-			}
-			f.wall += one.wall
-			f.maxRSS = max(f.maxRSS, one.maxRSS)
+func (c *command) runOnce(env []string) error {
+	var wall, cpu float64
+	for _, args := range c.runs {
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Env = append(os.Environ(), env...)
+		cmd.Stdout = io.Discard
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		start := time.Now()
+		err := cmd.Run()
+		wall += time.Since(start).Seconds()
+		var ee *exec.ExitError
+		if err != nil && (!errors.As(err, &ee) || !slices.Contains(c.okExit, ee.ExitCode())) {
+			return fmt.Errorf("%s: %w: %s", c.name, err, stderr.String())
 		}
-		if out.wall == 0 || f.wall < out.wall {
-			out.wall = f.wall
-		}
-		out.maxRSS = max(out.maxRSS, f.maxRSS)
+		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		cpu += time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+		c.rss = max(c.rss, float64(ru.Maxrss)/1024)
 	}
-	return out, nil
+	c.walls = append(c.walls, wall)
+	c.cpus = append(c.cpus, cpu)
+	return nil
 }
 
-func measure(kubeconfig, plugin, kubectl string, runs int) error {
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func (c *command) figure() figure {
+	return figure{Name: c.name, Wall: median(c.walls), CPU: median(c.cpus), MaxRSS: c.rss}
+}
+
+// result is one size's figures, kept to compare sizes.
+type result struct {
+	Pods    int      `json:"pods"`
+	Figures []figure `json:"figures"`
+}
+
+// targeted are the commands held to the targets: at most 1.1x the stream floor's wall time and
+// at most 100 MB peak RSS.
+var targeted = []string{"kubectl podnet nodes", "kubectl podnet cidr-usage", "kubectl podnet summary"}
+
+const (
+	streamFloorName = "floor: watch-list stream, discarded"
+	pagedFloorName  = "floor: paged protobuf LIST, discarded"
+	kubectlName     = "kubectl get nodes + pods -o wide"
+)
+
+// measure runs every command in alternating rounds (one of each per round, so that a slow moment
+// of the machine does not fall on one command only), prints the medians and the ratios to the
+// stream floor, and appends the figures to results when given.
+func measure(kubeconfig, plugin, kubectl string, runs, pods int, results string) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
 	env := []string{"KUBECONFIG=" + kubeconfig}
-	// warm-up: the API server's watch cache and our page cache settle before anything is timed
-	if _, err := runOnce("warm-up", env, self, "floor", "--kubeconfig", kubeconfig); err != nil {
+	cmds := []*command{
+		{name: kubectlName, runs: [][]string{{kubectl, "get", "nodes", "-o", "wide"}, {kubectl, "get", "pods", "-A", "-o", "wide"}}},
+		{name: pagedFloorName, runs: [][]string{{self, "floor", "--mode", "paged", "--kubeconfig", kubeconfig}}},
+		{name: streamFloorName, runs: [][]string{{self, "floor", "--mode", "stream", "--kubeconfig", kubeconfig}}},
+		{name: targeted[0], runs: [][]string{{plugin, "nodes"}}},
+		{name: targeted[1], runs: [][]string{{plugin, "cidr-usage"}}, okExit: []int{2}},
+		{name: targeted[2], runs: [][]string{{plugin, "summary"}}, okExit: []int{2}},
+	}
+	// warm-up: the API server's watch cache and the page cache settle before anything is timed
+	warm := &command{name: "warm-up", runs: cmds[2].runs}
+	if err := warm.runOnce(env); err != nil {
 		return err
 	}
-	fl, err := best(runs, "floor (raw paged protobuf LIST)", env, []string{self, "floor", "--kubeconfig", kubeconfig})
+	for r := 0; r < runs; r++ {
+		for _, c := range cmds {
+			if err := c.runOnce(env); err != nil {
+				return err
+			}
+		}
+	}
+	res := result{Pods: pods}
+	for _, c := range cmds {
+		res.Figures = append(res.Figures, c.figure())
+	}
+	printResult(res, runs)
+	if results != "" {
+		f, err := os.OpenFile(results, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return json.NewEncoder(f).Encode(res)
+	}
+	return nil
+}
+
+func (r result) get(name string) figure {
+	for _, f := range r.Figures {
+		if f.Name == name {
+			return f
+		}
+	}
+	return figure{}
+}
+
+func printResult(r result, runs int) {
+	stream := r.get(streamFloorName)
+	fmt.Printf("%d pods, median of %d alternating rounds\n", r.Pods, runs)
+	fmt.Printf("%-40s %9s %9s %11s %14s\n", "command", "wall", "cpu", "peak RSS", "wall / stream")
+	for _, f := range r.Figures {
+		fmt.Printf("%-40s %8.2fs %8.2fs %8.1f MB %13.2fx\n", f.Name, f.Wall, f.CPU, f.MaxRSS, f.Wall/stream.Wall)
+	}
+	for _, name := range targeted {
+		f := r.get(name)
+		fmt.Printf("target %-32s wall %.2fx the stream floor (<= 1.10: %s), peak RSS %.1f MB (<= 100: %s)\n",
+			name, f.Wall/stream.Wall, verdict(f.Wall/stream.Wall <= 1.10), f.MaxRSS, verdict(f.MaxRSS <= 100))
+	}
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
+
+// compare prints, for each targeted command, how its cost grows from the smallest to the largest
+// size measured: the ratio of wall times, against the ratio of pods (target at most 11 for 10x).
+func compare(results string) error {
+	data, err := os.ReadFile(results)
 	if err != nil {
 		return err
 	}
-	pn, err := best(runs, "kubectl podnet nodes", env, []string{plugin, "nodes"})
-	if err != nil {
-		return err
+	var rs []result
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for dec.More() {
+		var r result
+		if err := dec.Decode(&r); err != nil {
+			return err
+		}
+		rs = append(rs, r)
 	}
-	cu, err := best(runs, "kubectl podnet cidr-usage", env, []string{plugin, "cidr-usage"})
-	if err != nil {
-		return err
+	if len(rs) < 2 {
+		return nil
 	}
-	kc, err := best(runs, "kubectl get nodes -o wide + get pods -A -o wide", env,
-		[]string{kubectl, "get", "nodes", "-o", "wide"}, []string{kubectl, "get", "pods", "-A", "-o", "wide"})
-	if err != nil {
-		return err
+	slices.SortFunc(rs, func(a, b result) int { return a.Pods - b.Pods })
+	small, large := rs[0], rs[len(rs)-1]
+	fmt.Printf("cost from %d to %d pods (%.0fx the pods)\n", small.Pods, large.Pods, float64(large.Pods)/float64(small.Pods))
+	for _, f := range small.Figures {
+		l := large.get(f.Name)
+		ratio := l.Wall / f.Wall
+		line := fmt.Sprintf("  %-40s wall %.2fx, cpu %.2fx", f.Name, ratio, l.CPU/f.CPU)
+		if slices.Contains(targeted, f.Name) {
+			line += fmt.Sprintf(" (target <= 11: %s)", verdict(ratio <= 11))
+		}
+		fmt.Println(line)
 	}
-	fmt.Printf("%-50s %10s %12s\n", "command", "wall", "peak RSS")
-	for _, f := range []figure{fl, pn, cu, kc} {
-		fmt.Printf("%-50s %9.2fs %9.1f MB\n", f.name, f.wall.Seconds(), float64(f.maxRSS)/1024)
-	}
-	fmt.Printf("ratio podnet/floor wall: %.2f (target <= 1.20)\n", pn.wall.Seconds()/fl.wall.Seconds())
-	fmt.Printf("podnet peak RSS: %.1f MB (target <= 150 MB at 150,000 pods)\n", float64(pn.maxRSS)/1024)
-	fmt.Printf("ratio cidr-usage/nodes wall: %.2f (target <= 1.10)\n", cu.wall.Seconds()/pn.wall.Seconds())
-	fmt.Printf("ratio podnet/kubectl wall: %.2f\n", pn.wall.Seconds()/kc.wall.Seconds())
-	fmt.Printf("ratio podnet/kubectl peak RSS: %.2f\n", float64(pn.maxRSS)/float64(kc.maxRSS))
 	return nil
 }
