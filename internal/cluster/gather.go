@@ -44,6 +44,10 @@ type Options struct {
 	SkipPods bool
 	// PodRead chooses how pods are read; "" is PodReadAuto.
 	PodRead PodRead
+	// ClusterIPs and DNS also read the allocated ClusterIPs (cidr-usage) and the cluster DNS
+	// (summary) into the inventory, right after the evidence they depend on, while pods are still
+	// being read: nothing waits for them at the end.
+	ClusterIPs, DNS bool
 }
 
 type gatherer struct {
@@ -84,6 +88,15 @@ func Gather(ctx context.Context, c Clients, opts Options) (*Inventory, error) {
 	})
 	eg.Go(func() error {
 		inv.Evidence = g.gatherEvidence(ectx)
+		if opts.ClusterIPs {
+			inv.ClusterIPs = ReadClusterIPs(ectx, c, &inv.Evidence)
+		}
+		if opts.DNS {
+			var err error
+			if inv.DNS, err = GatherDNS(ectx, c.Kube, &inv.Evidence); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	if err := eg.Wait(); err != nil {
@@ -111,6 +124,13 @@ func Gather(ctx context.Context, c Clients, opts Options) (*Inventory, error) {
 }
 
 func (g *gatherer) listNodes(ctx context.Context) ([]Node, error) {
+	if g.rest != nil {
+		nodes, err := g.pageNodes(ctx)
+		if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
+			nodes, err = g.pageNodes(ctx) // the continue token expired: once more from the start
+		}
+		return nodes, err
+	}
 	var out []Node
 	p := pager.New(func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 		return g.kube.CoreV1().Nodes().List(ctx, opts)
@@ -159,11 +179,16 @@ const minWatchListMinor = 27
 // read was used.
 func (g *gatherer) listPods(ctx context.Context, ns string) ([]Pod, error) {
 	if g.rest == nil || g.opts.PodRead == PodReadPaged {
+		klog.V(4).Infof("pods: reading them in pages of %d", PageSize)
 		return g.pagePods(ctx, ns, nil)
 	}
 	first, err := g.firstPodPage(ctx, ns)
 	if err != nil {
 		return nil, err
+	}
+	if first.cont == "" {
+		klog.V(4).Infof("pods: %d, all in the first page", len(first.items))
+		return first.items, nil
 	}
 	if g.opts.PodRead != PodReadStream && first.remaining <= StreamAbove {
 		klog.V(4).Infof("pods: %s, reading them in pages of %d", countText(first.remaining), PageSize)

@@ -3,7 +3,6 @@ package cluster
 import (
 	"net/netip"
 	"sort"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -73,13 +72,11 @@ func reduceNode(n *corev1.Node) Node {
 		r.OS = n.Labels[corev1.LabelOSStable]
 	}
 	for k, v := range n.Annotations {
-		for _, p := range networkAnnotationPrefixes {
-			if strings.HasPrefix(k, p) {
-				if r.Annotations == nil {
-					r.Annotations = map[string]string{}
-				}
-				r.Annotations[k] = v
+		if networkAnnotation(k) {
+			if r.Annotations == nil {
+				r.Annotations = map[string]string{}
 			}
+			r.Annotations[k] = v
 		}
 	}
 	for _, a := range n.Status.Addresses {

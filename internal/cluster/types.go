@@ -74,6 +74,9 @@ type Inventory struct {
 	PodsNamespace string
 	// PodsUnknown is set when pods could not be listed at all.
 	PodsUnknown bool
+	// ClusterIPs and DNS are set when Options asked for them.
+	ClusterIPs *ClusterIPs
+	DNS        *ClusterDNS
 }
 
 // Gaps says what the inventory could not read: pods (or pods outside one namespace), nodes, and

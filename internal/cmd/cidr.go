@@ -122,11 +122,11 @@ func (o *CIDRUsageOptions) Complete() error {
 
 // Run reads the cluster, prints the utilisations and sets the exit code.
 func (o *CIDRUsageOptions) Run(cmd *cobra.Command) error {
-	inv, err := o.gather(cmd, o.clients, "")
+	inv, err := o.gatherWith(cmd, o.clients, cluster.Options{ClusterIPs: true})
 	if err != nil {
 		return err
 	}
-	ips := cluster.ReadClusterIPs(cmd.Context(), o.clients.Clients, &inv.Evidence)
+	ips := inv.ClusterIPs
 	u := report.BuildCIDRUsage(inv, netmodel.Resolve(inv), ips, report.CIDRUsageConfig{WarnAt: o.WarnAt, FailAt: o.FailAt, NodeSubnet: o.NodeSubnet,
 		PlanNodes: o.PlanNodes, PlanMax: o.PlanMax, PlanMask: o.PlanMask})
 	if err := report.CheckPlanMask(u, o.PlanMask); err != nil {

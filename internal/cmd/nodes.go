@@ -114,13 +114,20 @@ func (o *NodesOptions) Run(cmd *cobra.Command) error {
 // gather reads the inventory with a progress line on a terminal, and turns API failures into
 // sentences.
 func (g *GlobalOptions) gather(cmd *cobra.Command, c *Clients, selector string) (*cluster.Inventory, error) {
+	return g.gatherWith(cmd, c, cluster.Options{NodeSelector: selector})
+}
+
+// gatherWith is gather with more to read beside the inventory (opts' ClusterIPs, DNS).
+func (g *GlobalOptions) gatherWith(cmd *cobra.Command, c *Clients, opts cluster.Options) (*cluster.Inventory, error) {
+	selector := opts.NodeSelector
 	read, err := podRead()
 	if err != nil {
 		return nil, err
 	}
 	p := newProgress(g.Streams.ErrOut)
 	ns := c.Namespace
-	inv, err := cluster.Gather(cmd.Context(), c.Clients, cluster.Options{Namespace: ns, NodeSelector: selector, Progress: p.Update, PodRead: read})
+	opts.Namespace, opts.Progress, opts.PodRead = ns, p.Update, read
+	inv, err := cluster.Gather(cmd.Context(), c.Clients, opts)
 	p.Done()
 	if err != nil {
 		return nil, g.apiErrorFor(c, err)

@@ -61,14 +61,11 @@ func (o *SummaryOptions) Validate() error {
 
 // Run gathers and prints the summary.
 func (o *SummaryOptions) Run(cmd *cobra.Command) error {
-	inv, err := o.gather(cmd, o.clients, "")
+	inv, err := o.gatherWith(cmd, o.clients, cluster.Options{DNS: true})
 	if err != nil {
 		return err
 	}
-	dns, err := cluster.GatherDNS(cmd.Context(), o.clients.Kube, &inv.Evidence)
-	if err != nil {
-		return o.apiErrorFor(o.clients, err)
-	}
+	dns := inv.DNS
 	s := report.BuildSummary(inv, netmodel.Resolve(inv), dns)
 	render.Notes(o.Streams.ErrOut, s.Notes, render.NewPalette(o.Streams.ErrOut, o.Color))
 	if o.printer != nil {
