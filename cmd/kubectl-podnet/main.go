@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -20,6 +21,13 @@ func main() {
 }
 
 func run() int {
+	if os.Getenv("GOGC") == "" {
+		// A large cluster's inventory is tens of megabytes that live until the report is built,
+		// and at Go's default (100) the heap grows to twice what is live before a collection.
+		// 30% headroom costs a few more collections, milliseconds each, and keeps the read of
+		// 150,000 pods under 100 MB (make bench). GOGC, when set, is the user's to choose.
+		debug.SetGCPercent(30)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}

@@ -1,10 +1,12 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
@@ -250,7 +252,8 @@ func (g *gatherer) firstPodPage(ctx context.Context, ns string) (firstPage, erro
 		return firstPage{}, err
 	}
 	in := newInterner()
-	items, err := decodePodPage(page.raw, in, nil)
+	items, err := decodePodPage(page.buf.Bytes(), in, nil)
+	pageBuffers.Put(page.buf)
 	if err != nil {
 		return firstPage{}, err
 	}
@@ -269,7 +272,7 @@ func (g *gatherer) pagePods(ctx context.Context, ns string, first *firstPage) ([
 
 // podPage is one page of pods: raw bytes (lean decoding) or typed objects (fakes).
 type podPage struct {
-	raw       []byte
+	buf       *bytes.Buffer // of pageBuffers
 	typed     *corev1.PodList
 	remaining int64
 }
@@ -324,8 +327,12 @@ func (g *gatherer) listPodsOnce(ctx context.Context, ns string, first *firstPage
 			for i := range page.typed.Items {
 				out = append(out, reducePod(&page.typed.Items[i], in))
 			}
-		} else if out, err = decodePodPage(page.raw, in, out); err != nil {
-			return nil, err
+		} else {
+			out, err = decodePodPage(page.buf.Bytes(), in, out)
+			pageBuffers.Put(page.buf)
+			if err != nil {
+				return nil, err
+			}
 		}
 		if g.opts.Progress != nil {
 			g.opts.Progress("pods", len(out))
@@ -358,13 +365,36 @@ func (g *gatherer) fetchPodPage(ctx context.Context, ns, cont string) (podPage, 
 	if cont != "" {
 		req = req.Param("continue", cont)
 	}
-	body, err := req.Do(ctx).Raw()
+	buf, err := readRaw(ctx, req)
 	if err != nil {
 		return podPage{}, "", err
 	}
-	meta, err := pageMeta(body)
+	meta, err := pageMeta(buf.Bytes())
 	if err != nil {
+		pageBuffers.Put(buf)
 		return podPage{}, "", fmt.Errorf("reading a page of pods: %w", err)
 	}
-	return podPage{raw: body, remaining: meta.remaining}, meta.cont, nil
+	return podPage{buf: buf, remaining: meta.remaining}, meta.cont, nil
+}
+
+// pageBuffers hold raw pages while they are decoded: a page of 500 is megabytes, and reading each
+// into a fresh buffer (as Request.Raw does, doubling as it goes) allocated more than the whole
+// inventory keeps.
+var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// readRaw reads a response's body into a buffer of pageBuffers; the caller puts it back when
+// done. A failed request comes back as the API's error, as with Do.
+func readRaw(ctx context.Context, req *rest.Request) (*bytes.Buffer, error) {
+	body, err := req.Stream(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	buf := pageBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	if _, err := buf.ReadFrom(body); err != nil {
+		pageBuffers.Put(buf)
+		return nil, err
+	}
+	return buf, nil
 }

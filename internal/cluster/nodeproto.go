@@ -224,18 +224,21 @@ func (g *gatherer) pageNodes(ctx context.Context) ([]Node, error) {
 		if cont != "" {
 			req = req.Param("continue", cont)
 		}
-		body, err := req.Do(ctx).Raw()
+		buf, err := readRaw(ctx, req)
 		if err != nil {
 			return nil, err
 		}
-		meta, err := pageMeta(body)
+		meta, err := pageMeta(buf.Bytes())
 		if err != nil {
-			return nil, fmt.Errorf("reading a page of nodes: %w", err)
+			err = fmt.Errorf("reading a page of nodes: %w", err)
+		} else {
+			if out == nil && meta.remaining >= 0 {
+				out = make([]Node, 0, PageSize+int(meta.remaining))
+			}
+			out, err = decodeNodePage(buf.Bytes(), out) // its errors say which page
 		}
-		if out == nil && meta.remaining >= 0 {
-			out = make([]Node, 0, PageSize+int(meta.remaining))
-		}
-		if out, err = decodeNodePage(body, out); err != nil {
+		pageBuffers.Put(buf)
+		if err != nil {
 			return nil, err
 		}
 		if g.opts.Progress != nil {

@@ -132,6 +132,8 @@ func (o *CIDRUsageOptions) Run(cmd *cobra.Command) error {
 	if err := report.CheckPlanMask(u, o.PlanMask); err != nil {
 		return err
 	}
+	// said last, taken now: the inventory (every pod) is not held while the report is printed
+	gaps := append(inv.Gaps(), ips.Unknown...)
 	errPal := render.NewPalette(o.Streams.ErrOut, o.Color)
 	render.Notes(o.Streams.ErrOut, u.Notes, errPal)
 	render.Warnings(o.Streams.ErrOut, u.Warnings, errPal)
@@ -153,5 +155,5 @@ func (o *CIDRUsageOptions) Run(cmd *cobra.Command) error {
 		return finding(fmt.Errorf("the plan of %d nodes of %d pods does not fit: %s", u.Plan.Nodes, u.Plan.MaxPods, u.Plan.Shortfall()))
 	}
 	// a monitor must not read "fine" from what it could not see
-	return incomplete(append(inv.Gaps(), ips.Unknown...))
+	return incomplete(gaps)
 }

@@ -67,6 +67,8 @@ func (o *SummaryOptions) Run(cmd *cobra.Command) error {
 	}
 	dns := inv.DNS
 	s := report.BuildSummary(inv, netmodel.Resolve(inv), dns)
+	// said last, taken now: the inventory (every pod) is not held while the report is printed
+	gaps := append(inv.Gaps(), dns.Unknown...)
 	render.Notes(o.Streams.ErrOut, s.Notes, render.NewPalette(o.Streams.ErrOut, o.Color))
 	if o.printer != nil {
 		err = o.printer.Print(o.Streams.Out, render.Printable{Report: s, Kind: "summary", NameField: "podNetwork.network.model"})
@@ -79,5 +81,5 @@ func (o *SummaryOptions) Run(cmd *cobra.Command) error {
 	if err := dnsFinding(dns); err != nil {
 		return err
 	}
-	return incomplete(append(inv.Gaps(), dns.Unknown...))
+	return incomplete(gaps)
 }
