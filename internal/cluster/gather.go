@@ -184,6 +184,9 @@ func (g *gatherer) listPods(ctx context.Context, ns string) ([]Pod, error) {
 		klog.V(4).Infof("pods: reading them in pages of %d", PageSize)
 		return g.pagePods(ctx, ns, nil)
 	}
+	if g.opts.PodRead == PodReadStream {
+		return g.streamOrPage(ctx, ns, nil)
+	}
 	first, err := g.firstPodPage(ctx, ns)
 	if err != nil {
 		return nil, err
@@ -192,15 +195,25 @@ func (g *gatherer) listPods(ctx context.Context, ns string) ([]Pod, error) {
 		klog.V(4).Infof("pods: %d, all in the first page", len(first.items))
 		return first.items, nil
 	}
-	if g.opts.PodRead != PodReadStream && first.remaining <= StreamAbove {
+	if first.remaining <= StreamAbove {
 		klog.V(4).Infof("pods: %s, reading them in pages of %d", countText(first.remaining), PageSize)
 		return g.pagePods(ctx, ns, &first)
 	}
+	return g.streamOrPage(ctx, ns, &first)
+}
+
+// streamOrPage reads the pods through a watch-list stream, and pages (on from first, when given)
+// where the server cannot or will not stream.
+func (g *gatherer) streamOrPage(ctx context.Context, ns string, first *firstPage) ([]Pod, error) {
 	if why := g.noWatchList(); why != "" {
-		klog.V(4).Infof("pods: %s, reading them in pages: %s", countText(first.remaining), why)
-		return g.pagePods(ctx, ns, &first)
+		klog.V(4).Infof("pods: reading them in pages: %s", why)
+		return g.pagePods(ctx, ns, first)
 	}
-	pods, err := g.streamPods(ctx, ns, int(max(first.remaining, 0))+len(first.items))
+	hint := 0
+	if first != nil {
+		hint = int(max(first.remaining, 0)) + len(first.items)
+	}
+	pods, err := g.streamPods(ctx, ns, hint)
 	if err == nil {
 		klog.V(4).Infof("pods: %d read through one watch-list stream", len(pods))
 		return pods, nil
@@ -209,7 +222,7 @@ func (g *gatherer) listPods(ctx context.Context, ns string) ([]Pod, error) {
 		return nil, ctx.Err()
 	}
 	klog.V(4).Infof("pods: the watch-list stream failed (%v); reading them in pages", err)
-	return g.pagePods(ctx, ns, &first)
+	return g.pagePods(ctx, ns, first)
 }
 
 func countText(remaining int64) string {

@@ -176,6 +176,15 @@ func manyPods(n int) []corev1.Pod {
 	return all
 }
 
+// pagesAfter are the requests that page through n pods after the first page.
+func pagesAfter(n int) []string {
+	var out []string
+	for c := PageSize; c < n; c += PageSize {
+		out = append(out, fmt.Sprintf("/api/v1/pods?continue=%d&limit=%d", c, PageSize))
+	}
+	return out
+}
+
 func streamGatherer(t *testing.T, s *podServer, read PodRead, serverMinor string) *gatherer {
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
@@ -202,10 +211,11 @@ func TestListPodsChoosesTheRead(t *testing.T) {
 		want   []string
 	}{
 		{"small: paged", 1201, PodReadAuto, true, "35", []string{page1, "/api/v1/pods?continue=500&limit=500", "/api/v1/pods?continue=1000&limit=500"}},
-		{"forced stream", 1201, PodReadStream, true, "35", []string{page1, watchList}},
+		{"forced stream", 1201, PodReadStream, true, "35", []string{watchList}},
 		{"forced paging", 1201, PodReadPaged, true, "35", []string{page1, "/api/v1/pods?continue=500&limit=500", "/api/v1/pods?continue=1000&limit=500"}},
 		{"large: streamed", StreamAbove + 501, PodReadAuto, true, "35", []string{page1, watchList}},
-		{"watch forbidden: paged", 1201, PodReadStream, false, "35", []string{page1, watchList, "/api/v1/pods?continue=500&limit=500", "/api/v1/pods?continue=1000&limit=500"}},
+		{"watch forbidden: paged", 1201, PodReadStream, false, "35", []string{watchList, page1, "/api/v1/pods?continue=500&limit=500", "/api/v1/pods?continue=1000&limit=500"}},
+		{"large, watch forbidden: paged on", StreamAbove + 501, PodReadAuto, false, "35", append([]string{page1, watchList}, pagesAfter(StreamAbove+501)...)},
 		{"old server: paged", 1201, PodReadStream, true, "26+", []string{page1, "/api/v1/pods?continue=500&limit=500", "/api/v1/pods?continue=1000&limit=500"}},
 	}
 	for _, tt := range tests {
