@@ -37,7 +37,7 @@ cluster-down: ## stop every local control plane this checkout started
 	@hack/cluster down --all
 
 .PHONY: demo
-demo: build cluster-bins ## build the plugin, start the local control plane with aks-kubenet, run `kubectl podnet nodes`
+demo: build cluster-bins ## build the plugin, start a local control plane (SCENARIO, default aks-kubenet), run nodes, cidr-usage and a trace
 	@hack/demo.sh $(DEMO_CLUSTER) $(SCENARIO)
 
 .PHONY: fmt-check

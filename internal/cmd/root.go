@@ -48,8 +48,8 @@ func newCmdRoot(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 		Use:   "kubectl-podnet",
 		Short: "Make Kubernetes pod networking visible",
 		Long: `kubectl podnet shows how a cluster's pod network is built: node and pod addresses, pod CIDRs,
-tunnels and the network model (kubenet, Flannel, Calico, Cilium, AWS VPC CNI, Azure CNI, Antrea),
-and flags what looks wrong.`,
+tunnels and the network model (kubenet, Flannel, Calico, Cilium, AWS VPC CNI, Azure CNI, Antrea,
+Weave), and flags what looks wrong.`,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl podnet"},
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -166,7 +166,7 @@ func refuseBareCompletion(root *cobra.Command) {
 			shells = append(shells, s.Name())
 		}
 		c.Args = cobra.ArbitraryArgs
-		c.Example = `  source <(kubectl podnet completion bash)   # completes 'kubectl podnet' and 'kubectl-podnet'
+		c.Example = `  source <(kubectl podnet completion bash)   # kubectl-podnet; kubectl_complete-podnet: kubectl podnet
   source <(kubectl podnet completion zsh)    # in ~/.zshrc, after compinit
   kubectl podnet completion fish | source`
 		c.RunE = func(_ *cobra.Command, args []string) error {
