@@ -111,8 +111,13 @@ func streamFloor(ctx context.Context, rc rest.Interface) (int, error) {
 		}
 		total += 4 + n
 		// a WatchEvent: type is field 1; only a bookmark's object is looked into
-		if string(field(buf, 1)) == "BOOKMARK" && bytes.Contains(buf, []byte("k8s.io/initial-events-end")) {
-			return total, nil
+		switch string(field(buf, 1)) {
+		case "BOOKMARK":
+			if bytes.Contains(buf, []byte("k8s.io/initial-events-end")) {
+				return total, nil
+			}
+		case "ERROR":
+			return total, fmt.Errorf("the pod stream sent an error: %q", field(field(buf, 2), 1))
 		}
 	}
 }
@@ -247,7 +252,7 @@ const (
 )
 
 // measure runs every command in alternating rounds (one of each per round, so that a slow moment
-// of the machine does not fall on one command only), prints the medians and the ratios to the
+// of the machine does not fall on one command only, in an order that rotates), prints the medians and the ratios to the
 // stream floor, and appends the figures to results when given.
 func measure(kubeconfig, plugin, kubectl string, runs, pods int, results string) error {
 	self, err := os.Executable()
@@ -263,14 +268,25 @@ func measure(kubeconfig, plugin, kubectl string, runs, pods int, results string)
 		{name: targeted[1], runs: [][]string{{plugin, "cidr-usage"}}, okExit: []int{2}},
 		{name: targeted[2], runs: [][]string{{plugin, "summary"}}, okExit: []int{2}},
 	}
-	// warm-up: the API server's watch cache and the page cache settle before anything is timed
+	// warm-up: the API server's watch cache and the page cache settle before anything is timed.
+	// Right after the load the watch cache still lags behind etcd, and a watch-list is refused
+	// ("Too large resource version") until it has caught up: wait for that.
 	warm := &command{name: "warm-up", runs: cmds[2].runs}
-	if err := warm.runOnce(env); err != nil {
-		return err
+	for try := 1; ; try++ {
+		err := warm.runOnce(env)
+		if err == nil {
+			break
+		}
+		if try == 120 {
+			return err
+		}
+		time.Sleep(time.Second)
 	}
+	// each round starts one command later, so that no command always follows the same one (the
+	// API server's collection after kubectl's or the paged floor's reads falls on whoever is next)
 	for r := 0; r < runs; r++ {
-		for _, c := range cmds {
-			if err := c.runOnce(env); err != nil {
+		for i := range cmds {
+			if err := cmds[(r+i)%len(cmds)].runOnce(env); err != nil {
 				return err
 			}
 		}

@@ -50,6 +50,8 @@ type Options struct {
 	// (summary) into the inventory, right after the evidence they depend on, while pods are still
 	// being read: nothing waits for them at the end.
 	ClusterIPs, DNS bool
+	// Claims also reads every IPAM store's claims, address by address (ipam check).
+	Claims bool
 }
 
 type gatherer struct {
@@ -92,6 +94,9 @@ func Gather(ctx context.Context, c Clients, opts Options) (*Inventory, error) {
 		inv.Evidence = g.gatherEvidence(ectx)
 		if opts.ClusterIPs {
 			inv.ClusterIPs = ReadClusterIPs(ectx, c, &inv.Evidence)
+		}
+		if opts.Claims {
+			inv.Claims = g.readClaims(ectx, &inv.Evidence)
 		}
 		if opts.DNS {
 			var err error

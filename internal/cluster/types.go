@@ -77,6 +77,7 @@ type Inventory struct {
 	// ClusterIPs and DNS are set when Options asked for them.
 	ClusterIPs *ClusterIPs
 	DNS        *ClusterDNS
+	Claims     *Claims
 }
 
 // Gaps says what the inventory could not read: pods (or pods outside one namespace), nodes, and

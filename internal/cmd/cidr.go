@@ -34,9 +34,8 @@ type CIDRUsageOptions struct {
 func NewCmdCIDRUsage(g *GlobalOptions) *cobra.Command {
 	o := &CIDRUsageOptions{GlobalOptions: g, WarnAt: 80}
 	cmd := &cobra.Command{
-		Use:     "cidr-usage",
-		Aliases: []string{"ipam"},
-		Short:   "Answer \"are we running out of IPs?\" for every range",
+		Use:   "cidr-usage",
+		Short: "Answer \"are we running out of IPs?\" for every range",
 		Long: `Show how full every address range of the cluster is, hottest first:
 - per node: its pod CIDR(s) (or Calico blocks, or CiliumNode CIDRs), the addresses its IPAM can
   really hand out, the pod IPs in use, max pods, and which of the two binds first;
