@@ -3,11 +3,9 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -61,23 +59,7 @@ func TestIPAMCheckCleanScenarios(t *testing.T) {
 // the block affinity of a node deleted without Calico's controllers cleaning up. Both are found and
 // named; a user who cannot read the IPAM stores is told which, and is shown no leak.
 func TestIPAMCheckFindsPlantedState(t *testing.T) {
-	name := "e2e-ipam"
-	cmd := exec.Command(filepath.Join(repoRoot, "hack", "cluster"), "up", "--name", name, "--scenario", "calico-vxlan")
-	cmd.Env = append(os.Environ(), "PODNET_CLUSTER_STATE="+stateDir)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("hack/cluster up: %v\n%s", err, stderr.String())
-	}
-	t.Cleanup(func() {
-		down := exec.Command(filepath.Join(repoRoot, "hack", "cluster"), "down", "--name", name)
-		down.Env = append(os.Environ(), "PODNET_CLUSTER_STATE="+stateDir)
-		if out, err := down.CombinedOutput(); err != nil {
-			t.Errorf("hack/cluster down: %v\n%s", err, out)
-		}
-	})
-	c := &cluster{name: name, scenario: "calico-vxlan", kubeconfig: lastLine(string(out))}
+	c := ownCluster(t, "e2e-ipam", "calico-vxlan")
 	// a pod goes while its CNI never releases the address (kwok runs no CNI: nothing does)
 	var pod struct {
 		Status struct {

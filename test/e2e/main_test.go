@@ -75,6 +75,28 @@ func lastLine(s string) string {
 	return lines[len(lines)-1]
 }
 
+// ownCluster starts a cluster of the test's own (hack/cluster up --name NAME ARGS...), which it
+// may change as it likes, and removes it when the test ends.
+func ownCluster(t *testing.T, name, scenario string, args ...string) *cluster {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(repoRoot, "hack", "cluster"), append([]string{"up", "--name", name, "--scenario", scenario}, args...)...)
+	cmd.Env = append(os.Environ(), "PODNET_CLUSTER_STATE="+stateDir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("hack/cluster up --name %s: %v\n%s", name, err, stderr.String())
+	}
+	t.Cleanup(func() {
+		down := exec.Command(filepath.Join(repoRoot, "hack", "cluster"), "down", "--name", name)
+		down.Env = append(os.Environ(), "PODNET_CLUSTER_STATE="+stateDir)
+		if out, err := down.CombinedOutput(); err != nil {
+			t.Errorf("hack/cluster down --name %s: %v\n%s", name, err, out)
+		}
+	})
+	return &cluster{name: name, scenario: scenario, kubeconfig: lastLine(string(out))}
+}
+
 // clusterFor returns a running cluster with the scenario loaded, starting it on first use.
 func clusterFor(t *testing.T, scenario string) *cluster {
 	t.Helper()
@@ -120,8 +142,14 @@ func (c *cluster) podnet(t *testing.T, args ...string) result {
 
 func runBin(t *testing.T, bin, kubeconfig string, args ...string) result {
 	t.Helper()
+	return runBinEnv(t, bin, kubeconfig, nil, args...)
+}
+
+// runBinEnv is runBin with more environment.
+func runBinEnv(t *testing.T, bin, kubeconfig string, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "NO_COLOR=1")
+	cmd.Env = append(append(os.Environ(), "KUBECONFIG="+kubeconfig, "NO_COLOR=1"), env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()

@@ -3,12 +3,7 @@
 package e2e
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -16,20 +11,7 @@ import (
 // podnetRead runs the plugin with pods read as PODNET_POD_READ says, at -v 4 (which says how).
 func (c *cluster) podnetRead(t *testing.T, read string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(pluginBin, append(args, "-v", "4")...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.kubeconfig, "NO_COLOR=1", "PODNET_POD_READ="+read)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errOut.String()}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("running %v: %v", args, err)
-	}
-	return r
+	return runBinEnv(t, pluginBin, c.kubeconfig, []string{"PODNET_POD_READ=" + read}, append(args, "-v", "4")...)
 }
 
 // readsAgree runs args with pods streamed and paged and checks that both give the same output, and
@@ -84,23 +66,7 @@ func TestPodReadFallbacks(t *testing.T) {
 		readsAgree(t, c, `cannot watch resource "pods"`, "cidr-usage", "-o", "json", "--as", "podnet-lister")
 	})
 	t.Run("no watch-list", func(t *testing.T) {
-		name := "e2e-nowatchlist"
-		cmd := exec.Command(filepath.Join(repoRoot, "hack", "cluster"), "up", "--name", name, "--scenario", "aks-kubenet", "--apiserver-feature-gates", "WatchList=false")
-		cmd.Env = append(os.Environ(), "PODNET_CLUSTER_STATE="+stateDir)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("hack/cluster up: %v\n%s", err, stderr.String())
-		}
-		t.Cleanup(func() {
-			down := exec.Command(filepath.Join(repoRoot, "hack", "cluster"), "down", "--name", name)
-			down.Env = append(os.Environ(), "PODNET_CLUSTER_STATE="+stateDir)
-			if out, err := down.CombinedOutput(); err != nil {
-				t.Errorf("hack/cluster down: %v\n%s", err, out)
-			}
-		})
-		c := &cluster{name: name, scenario: "aks-kubenet", kubeconfig: lastLine(string(out))}
+		c := ownCluster(t, "e2e-nowatchlist", "aks-kubenet", "--apiserver-feature-gates", "WatchList=false")
 		readsAgree(t, c, "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled", "nodes", "-o", "json")
 		readsAgree(t, c, "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled", "summary", "-o", "json")
 		// and the automatic choice on a small cluster pages without trying the stream
