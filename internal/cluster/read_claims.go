@@ -252,6 +252,8 @@ func ciliumClaims(it *unstructured.Unstructured) ([]AddressClaim, error) {
 		m, _ := v.(map[string]any)
 		owner, _ := m["owner"].(string)
 		cl := AddressClaim{Address: a, Store: "CiliumNode " + it.GetName(), Handle: owner, Node: it.GetName(), Kind: ClaimOther}
+		// the agent marks what it restored after a restart: "shop/web-1 [restored]"
+		owner, _, _ = strings.Cut(owner, " ")
 		switch ns, pod, ok := strings.Cut(owner, "/"); {
 		case owner == "router":
 			cl.Kind = ClaimRouter
