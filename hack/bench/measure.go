@@ -252,7 +252,7 @@ const (
 )
 
 // measure runs every command in alternating rounds (one of each per round, so that a slow moment
-// of the machine does not fall on one command only, in an order that rotates), prints the medians and the ratios to the
+// of the machine does not fall on one command only, in an order that changes every round), prints the medians and the ratios to the
 // stream floor, and appends the figures to results when given.
 func measure(kubeconfig, plugin, kubectl string, runs, pods int, results string) error {
 	self, err := os.Executable()
@@ -282,11 +282,18 @@ func measure(kubeconfig, plugin, kubectl string, runs, pods int, results string)
 		}
 		time.Sleep(time.Second)
 	}
-	// each round starts one command later, so that no command always follows the same one (the
-	// API server's collection after kubectl's or the paged floor's reads falls on whoever is next)
+	// Each round runs the commands in another order, so that no command always follows the same
+	// one: the API server collects what the previous read left (gigabytes after kubectl's and the
+	// paged floor's) while the next command runs. Rounds start one command later each time, and
+	// every other round runs backwards.
+	n := len(cmds)
 	for r := 0; r < runs; r++ {
-		for i := range cmds {
-			if err := cmds[(r+i)%len(cmds)].runOnce(env); err != nil {
+		for i := 0; i < n; i++ {
+			j := (r + i) % n
+			if r%2 == 1 {
+				j = (r + n - 1 - i) % n
+			}
+			if err := cmds[j].runOnce(env); err != nil {
 				return err
 			}
 		}
