@@ -481,7 +481,11 @@ func (w *world) buildPod(t *testing.T, d *clusterData, p *corev1.Pod, i int) {
 		if d.model == "cilium" {
 			gw = d.cilium[p.Spec.NodeName].host.String()
 		} else {
+			// Calico's Felix sets proxy_delay to 0 too: the kernel's default answers proxy ARP
+			// after a random delay of up to 0.8 s, which, over four or five resolutions on a
+			// path, outlasts a ping's wait
 			sysctl(t, node, "net.ipv4.conf."+host+".proxy_arp", "1")
+			sysctl(t, node, "net.ipv4.neigh."+host+".proxy_delay", "0")
 		}
 		pip("addr", "add", podIP.String()+"/32", "dev", "eth0")
 		pip("link", "set", "eth0", "up")
@@ -493,6 +497,7 @@ func (w *world) buildPod(t *testing.T, d *clusterData, p *corev1.Pod, i int) {
 		if d.model == "aws" {
 			// the node answers the VPC's ARP for its pods' secondary addresses
 			sysctl(t, node, "net.ipv4.conf.eth0.proxy_arp", "1")
+			sysctl(t, node, "net.ipv4.neigh.eth0.proxy_delay", "0")
 		}
 	}
 }
@@ -659,9 +664,20 @@ func (w *world) ping(t *testing.T, p *trace.Path) {
 		}
 	}
 	before := txPackets(t, tunnelNS, tunnel)
-	out, err := exec.Command("ip", "netns", "exec", from, "busybox", "ping", "-c", "1", "-W", "2", p.Dst.IP.String()).CombinedOutput()
+	// The first echo waits for every neighbour on the path (both ways) to be resolved; one more
+	// try keeps a slow resolution on a busy machine from failing the test, while a path that does
+	// not carry packets fails all three.
+	var out []byte
+	var err error
+	for try := 1; try <= 3; try++ {
+		out, err = exec.Command("ip", "netns", "exec", from, "busybox", "ping", "-c", "1", "-W", "3", p.Dst.IP.String()).CombinedOutput()
+		if err == nil {
+			break
+		}
+		t.Logf("%s -> %s: ping %s, try %d: %v", p.Src, p.Dst, p.Dst.IP, try, err)
+	}
 	if err != nil {
-		t.Errorf("%s -> %s: ping %s along the emulated path failed: %v\n%s", p.Src, p.Dst, p.Dst.IP, err, out)
+		t.Errorf("%s -> %s: ping %s along the emulated path failed three times: %v\n%s", p.Src, p.Dst, p.Dst.IP, err, out)
 		return
 	}
 	if tunnel != "" && txPackets(t, tunnelNS, tunnel) <= before {
