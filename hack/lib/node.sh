@@ -51,7 +51,7 @@ node_images() {
   docker_archive "$dir/pause" '["/pause"]' "$PAUSE_IMAGE" "$dir/pause.tar"
   cp /bin/busybox "$dir/busybox/bin/busybox"
   local a
-  for a in sh ip cat ls sleep echo nslookup wget timeout ping nc httpd; do ln -sf busybox "$dir/busybox/bin/$a"; done
+  for a in sh ip cat ls sleep echo nslookup wget timeout ping nc httpd date stat; do ln -sf busybox "$dir/busybox/bin/$a"; done
   docker_archive "$dir/busybox" '["/bin/sh"]' "$BUSYBOX_IMAGE" "$dir/busybox.tar"
   local i
   for i in pause busybox; do

@@ -79,6 +79,7 @@ const (
 	StoreRead       StoreState = "read"
 	StoreUnreadable StoreState = "unreadable"
 	StoreInvisible  StoreState = "not visible through the API"
+	StoreAbsent     StoreState = "absent"
 )
 
 // ClaimStore is one store and its state.
@@ -173,8 +174,6 @@ func (g *gatherer) readClaims(ctx context.Context, ev *Evidence) *Claims {
 			return err
 		})
 	}
-	c.Stores = append(c.Stores, ClaimStore{Name: "host-local reservations on the nodes (/var/lib/cni/networks)", State: StoreInvisible,
-		Reason: "kept in each node's file system, not in the API"})
 	return c
 }
 

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -236,6 +237,21 @@ func (g *GlobalOptions) completeKubeconfig(what string) completeFunc {
 		sort.Strings(out)
 		return matching(out, toComplete), cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+// completeNodeList completes the last name of a comma-separated list of nodes.
+func (g *GlobalOptions) completeNodeList(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	done, last := "", toComplete
+	if i := strings.LastIndex(toComplete, ","); i >= 0 {
+		done, last = toComplete[:i+1], toComplete[i+1:]
+	}
+	var out []string
+	for _, n := range matching(g.list(cmd, "node", ""), last) {
+		if !slices.Contains(strings.Split(done, ","), n) {
+			out = append(out, done+n)
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
 }
 
 // completeNothing says an argument-less command takes no file names.

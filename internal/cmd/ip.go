@@ -49,6 +49,17 @@ func (f *ProbeFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.DryRun, "dry-run", string(probe.DryRunNone), "client: print the probe objects, create nothing; server: the API server admits them, stores nothing")
 }
 
+// addNodeProbe adds the flags of commands that probe nodes only (no pod, no ephemeral container).
+func (f *ProbeFlags) addNodeProbe(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.Image, "image", probe.DefaultImage, "probe image; it needs sh, cat and stat (busybox or a distro image); use a mirror in air-gapped clusters")
+	fl.StringVar(&f.PullPolicy, "image-pull-policy", "", "probe image pull policy: Always, IfNotPresent or Never (default: the cluster's)")
+	fl.DurationVar(&f.Timeout, "timeout", 60*time.Second, "time limit of each node's probe, from creation to output")
+	fl.StringVar(&f.ProbeNamespace, "probe-namespace", "", "namespace of the probe pods (host network and a hostPath: Pod Security privileged there); default: the current one")
+	fl.StringVar(&f.DryRun, "dry-run", string(probe.DryRunNone), "client: print the probe pods, create nothing; server: the API server admits them, stores nothing")
+	f.Profile, f.Limit = probe.ProfileRestricted, 1
+}
+
 func (f *ProbeFlags) validate() error {
 	switch f.PullPolicy {
 	case "", "Always", "IfNotPresent", "Never":

@@ -169,3 +169,6 @@ func (weaveModel) podCIDRs(*cluster.Node, *cluster.Evidence) ([]netip.Prefix, CI
 func (weaveModel) addresses(*NodeNetwork, *cluster.Evidence) (uint64, bool, string) {
 	return 0, false, "Weave's IPAM hands out ranges the API does not show"
 }
+
+// HostLocal is false: Weave's own IPAM shares the range among its peers.
+func (weaveModel) HostLocal() bool { return false }

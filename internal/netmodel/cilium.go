@@ -239,3 +239,6 @@ func (ciliumModel) limits(nodes []*NodeNetwork, _ LimitOptions) []Limit {
 func (ciliumModel) TunnelNextHop(_ string, dst *NodeNetwork, _ string, v4 bool) string {
 	return dst.TransportAddr(v4)
 }
+
+// HostLocal is false: the agent allocates from spec.podCIDRs itself (ipam: kubernetes) and records it in the CiliumNode.
+func (ciliumModel) HostLocal() bool { return false }

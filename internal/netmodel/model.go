@@ -53,6 +53,10 @@ type Model interface {
 	PolicyKinds() []schema.GroupVersionResource
 	// Needs is the model's own evidence a targeted read must fetch for node n.
 	Needs(n *cluster.Node) cluster.Needs
+	// HostLocal reports whether the model's CNI reserves the node's pod addresses with the
+	// host-local IPAM plugin when they come from spec.podCIDRs: its reservations then live in the
+	// node's file system (/var/lib/cni/networks), not in the API.
+	HostLocal() bool
 
 	// addressWarning is what looks wrong in the addresses the model's agent published for the
 	// node, "" when nothing does.
@@ -148,6 +152,7 @@ func (base) InterfaceHint() string                                        { retu
 func (base) KeepsBlackholes() bool                                        { return false }
 func (base) PolicyKinds() []schema.GroupVersionResource                   { return nil }
 func (base) Needs(*cluster.Node) cluster.Needs                            { return cluster.Needs{} }
+func (base) HostLocal() bool                                              { return true }
 func (base) marks(*cluster.Node, *cluster.Evidence) string                { return "" }
 func (base) addressWarning(*cluster.Node) (string, string)                { return "", "" }
 func (base) hostAddresses(*cluster.Node, *cluster.Evidence) []HostAddress { return nil }

@@ -75,6 +75,12 @@ type Capacity struct {
 // Model is the node's model descriptor.
 func (nn *NodeNetwork) Model() Model { return nn.model }
 
+// HostLocal reports whether the node's pod addresses are reserved by host-local in its file
+// system: a model that uses it, handing out spec.podCIDRs.
+func (nn *NodeNetwork) HostLocal() bool {
+	return nn.Source == SourceSpec && nn.model != nil && nn.model.HostLocal()
+}
+
 // Node is the node the view was resolved from.
 func (nn *NodeNetwork) Node() *cluster.Node { return nn.node }
 

@@ -88,6 +88,9 @@ type Options struct {
 	TimeoutSeconds int64
 	// Script is what the probe runs; empty is the ip script (Script()).
 	Script string
+	// HostRoot mounts the node's root file system read-only at HostRoot in a node probe pod, for
+	// scripts that read the node's files (host-local's reservations).
+	HostRoot bool
 }
 
 func (o Options) script() string {
@@ -168,7 +171,7 @@ func EphemeralContainer(o Options) corev1.EphemeralContainer {
 // taint, labelled, bounded by activeDeadlineSeconds, never restarted.
 func NodePod(node, namespace string, o Options) *corev1.Pod {
 	name := NamePrefix + "node-" + nameSuffix()
-	return &corev1.Pod{
+	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: name, Namespace: namespace,
 			Labels:      map[string]string{ManagedByLabel: ManagedBy, "podnet.dev/probe": "node"},
@@ -194,4 +197,13 @@ func NodePod(node, namespace string, o Options) *corev1.Pod {
 			}},
 		},
 	}
+	if o.HostRoot {
+		// read-only, recursively where the runtime can, no propagation; the container stays
+		// non-root without capabilities, so it reads only what the node lets everyone read
+		pod.Spec.Volumes = []corev1.Volume{{Name: "host", VolumeSource: corev1.VolumeSource{
+			HostPath: &corev1.HostPathVolumeSource{Path: "/", Type: ptr.To(corev1.HostPathDirectory)}}}}
+		pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "host", MountPath: HostRoot, ReadOnly: true,
+			RecursiveReadOnly: ptr.To(corev1.RecursiveReadOnlyIfPossible), MountPropagation: ptr.To(corev1.MountPropagationNone)}}
+	}
+	return pod
 }

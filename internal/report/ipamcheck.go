@@ -47,11 +47,13 @@ type IPAMFinding struct {
 
 // IPAMCheck is the report of `ipam check`.
 type IPAMCheck struct {
-	Findings []IPAMFinding               `json:"findings"`
-	Counts   map[IPAMFindingKind]int     `json:"counts"`
-	Stores   []cluster.ClaimStore        `json:"stores"`
-	Checked  IPAMChecked                 `json:"checked"`
-	Notes    []string                    `json:"notes,omitempty"`
+	Findings []IPAMFinding           `json:"findings"`
+	Counts   map[IPAMFindingKind]int `json:"counts"`
+	Stores   []cluster.ClaimStore    `json:"stores"`
+	Checked  IPAMChecked             `json:"checked"`
+	Notes    []string                `json:"notes,omitempty"`
+	// Unproven are host-local reservations held by no pod that could not be called leaked.
+	Unproven []Unproven                  `json:"unproven,omitempty"`
 	byAddr   map[netip.Addr][]*podHolder `json:"-"`
 }
 
@@ -81,7 +83,8 @@ func (c *IPAMCheck) Gaps() []string {
 // BuildIPAMCheck joins the IPAM stores' claims with the live pods and nodes. It claims a leak only
 // where a store names a pod (or node) that provably does not hold the address; an address whose
 // claim names nobody, or a store that could not be read, proves nothing and is never a finding.
-func BuildIPAMCheck(inv *cluster.Inventory, v *netmodel.View, ips *cluster.ClusterIPs) *IPAMCheck {
+// ns are the stores read on the nodes (nil: none was probed).
+func BuildIPAMCheck(inv *cluster.Inventory, v *netmodel.View, ips *cluster.ClusterIPs, ns *NodeStores) *IPAMCheck {
 	c := &IPAMCheck{Findings: []IPAMFinding{}, Counts: map[IPAMFindingKind]int{}, Stores: []cluster.ClaimStore{}, Notes: slices.Clone(inv.Notes),
 		byAddr: map[netip.Addr][]*podHolder{}}
 	if inv.Claims != nil {
@@ -117,12 +120,18 @@ func BuildIPAMCheck(inv *cluster.Inventory, v *netmodel.View, ips *cluster.Clust
 			c.byAddr[a] = append(c.byAddr[a], &podHolder{name: key, node: p.Node})
 		}
 	}
-	if inv.PodsUnknown || inv.PodsNamespace != "" {
+	podsKnown := !inv.PodsUnknown && inv.PodsNamespace == ""
+	if !podsKnown {
 		c.Notes = append(c.Notes, "pods could not be listed in every namespace: no address is called leaked or orphaned")
 	} else {
 		c.duplicates(nodeAddrs)
 		c.claims(inv, pods, nodes, nodesKnown)
 		c.orphans(inv, v)
+	}
+	c.hostLocal(inv, v, ns, podsKnown)
+	if n := len(c.Unproven); n > 0 {
+		c.Notes = append(c.Notes, fmt.Sprintf("%d host-local reservation(s) held by no pod are not called leaked, for want of proof (first: %s on node %s: %s); all are under 'unproven' in -o json",
+			n, c.Unproven[0].Reservation.Address, c.Unproven[0].Node, c.Unproven[0].Why))
 	}
 	c.outOfRange(inv, v, ips)
 	if nodesKnown {

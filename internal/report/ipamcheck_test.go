@@ -95,7 +95,7 @@ func briefs(c *IPAMCheck) []brief {
 func TestIPAMCheckCalico(t *testing.T) {
 	inv := calicoInventory()
 	ips := &cluster.ClusterIPs{CountedFrom: "Services", Addresses: addrs("10.96.0.1", "10.0.0.10")}
-	c := BuildIPAMCheck(inv, netmodel.Resolve(inv), ips)
+	c := BuildIPAMCheck(inv, netmodel.Resolve(inv), ips, nil)
 	want := []brief{
 		{"duplicate", "172.18.0.3", "node/c2 InternalIP", "", "pod/shop/on-node-net and node/c2"},
 		{"duplicate", "192.168.1.4", "pod status", "", "pod/shop/dup-a, pod/shop/dup-b"},
@@ -133,7 +133,7 @@ func TestIPAMCheckProvesNothingItCannotSee(t *testing.T) {
 	inv := calicoInventory()
 	inv.Claims.Stores[0] = cluster.ClaimStore{Name: "Calico IPAMBlocks (crd.projectcalico.org/v1)", State: cluster.StoreUnreadable, Reason: "forbidden"}
 	inv.Claims.Addresses = nil
-	c := BuildIPAMCheck(inv, netmodel.Resolve(inv), nil)
+	c := BuildIPAMCheck(inv, netmodel.Resolve(inv), nil, nil)
 	for _, f := range c.Findings {
 		if f.Kind == FindLeaked || f.Kind == FindOrphaned {
 			t.Errorf("with the blocks unreadable: %s %s", f.Kind, f.Address)
@@ -145,7 +145,7 @@ func TestIPAMCheckProvesNothingItCannotSee(t *testing.T) {
 
 	inv = calicoInventory()
 	inv.PodsNamespace = "shop"
-	c = BuildIPAMCheck(inv, netmodel.Resolve(inv), nil)
+	c = BuildIPAMCheck(inv, netmodel.Resolve(inv), nil, nil)
 	for _, f := range c.Findings {
 		if f.Kind == FindLeaked || f.Kind == FindOrphaned || f.Kind == FindDuplicate {
 			t.Errorf("with pods of one namespace: %s %s", f.Kind, f.Address)
@@ -177,7 +177,7 @@ func TestIPAMCheckCiliumAndNodeCIDRs(t *testing.T) {
 			Stores: []cluster.ClaimStore{{Name: "CiliumNodes (cilium.io/v2)", State: cluster.StoreRead, Objects: 2}},
 		},
 	}
-	c := BuildIPAMCheck(inv, netmodel.Resolve(inv), nil)
+	c := BuildIPAMCheck(inv, netmodel.Resolve(inv), nil, nil)
 	want := []brief{
 		{"leaked", "10.0.1.30", "CiliumNode n1", "pod/x/old", "nobody"},
 		{"orphaned", "10.0.1.21", "pod status", "", "pod/x/unclaimed"},
