@@ -60,11 +60,16 @@ node_images() {
 }
 
 node_containerd() {
-  mkdir -p "$NODE/containerd" "$NODE/cni/net.d"
+  mkdir -p "$NODE/containerd" "$NODE/cni/net.d" "$NODE/cni/bin" "$NODE_RUN"
+  chmod 755 "$NODE_RUN"
+  # the node's own plugin directory (links to Debian's plugins), so that a test can take a plugin
+  # away from this node alone
+  local p
+  for p in /usr/lib/cni/*; do ln -sf "$p" "$NODE/cni/bin/"; done
   cat >"$NODE/containerd/config.toml" <<TOML
 version = 2
 root = "$NODE/containerd/root"
-state = "$NODE/containerd/state"
+state = "$NODE_RUN/containerd"
 [grpc]
   address = "$NODE/containerd/containerd.sock"
 [ttrpc]
@@ -80,7 +85,7 @@ state = "$NODE/containerd/state"
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
   [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
+    bin_dir = "$NODE/cni/bin"
     conf_dir = "$NODE/cni/net.d"
   [plugins."io.containerd.grpc.v1.cri".containerd]
     default_runtime_name = "runc"
@@ -179,11 +184,10 @@ $(tail -n 8 "$STATE/logs/kubelet.log")"
   cat >"$NODE/cni/net.d/10-podnet-bridge.conflist" <<CNI
 {
   "cniVersion": "1.0.0",
-  "name": "podnet",
+  "name": "$CNI_NETWORK",
   "plugins": [
     {"type": "bridge", "bridge": "cbr0", "isGateway": true, "ipMasq": false, "hairpinMode": true,
-     "ipam": {"type": "host-local", "ranges": [[{"subnet": "$cidr"}]], "routes": [{"dst": "0.0.0.0/0"}],
-              "dataDir": "$NODE/cni/ipam"}},
+     "ipam": {"type": "host-local", "ranges": [[{"subnet": "$cidr"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
     {"type": "loopback"}
   ]
 }
@@ -199,6 +203,11 @@ cmd_node_up() {
   NODE_NAME=${PODNET_NODE_NAME:-podnet-node-1}
   HOSTDEV=pn-$(printf '%s' "$NAME" | cksum | cut -c1-8)
   NODE_IP=198.18.$(( $(printf '%s' "$NAME" | cksum | cut -d' ' -f1) % 250 )).2
+  # containerd's state on a tmpfs as on a real node (its shim sockets want a short path), and
+  # host-local's reservations where host-local keeps them by default, in a network of this
+  # cluster's own name: what 'ipam check --nodes' reads
+  NODE_RUN=/run/podnet-$NAME
+  CNI_NETWORK=podnet-$NAME
   [ -f "$NODE/node.env" ] && die "cluster '$NAME' already has a real node; remove it with: hack/cluster node-down --name $NAME"
   mkdir -p "$NODE"
   # what node-down restores
@@ -206,6 +215,9 @@ cmd_node_up() {
     echo "NODE_NAME=$NODE_NAME"
     echo "HOSTDEV=$HOSTDEV"
     echo "NODE_IP=$NODE_IP"
+    echo "NODE_RUN=$NODE_RUN"
+    echo "CNI_NETWORK=$CNI_NETWORK"
+    echo "CNI_DIRS_BEFORE=\"$(for d in /var/lib/cni /var/lib/cni/networks; do [ -d "$d" ] && printf '%s ' "$d"; done)\""
     for s in net.ipv4.ip_forward vm.overcommit_memory kernel.panic kernel.panic_on_oops; do
       echo "SYSCTL_$(echo "$s" | tr '.' '_')=$(sysctl -n "$s")"
     done
@@ -253,7 +265,31 @@ node_teardown() {
   while iptables -w -D FORWARD -o cbr0 ! -i cbr0 -m comment --comment "podnet-$NAME" -j DROP 2>/dev/null; do :; done
   sysctl -qw net.ipv4.ip_forward="$SYSCTL_net_ipv4_ip_forward" vm.overcommit_memory="$SYSCTL_vm_overcommit_memory" \
     kernel.panic="$SYSCTL_kernel_panic" kernel.panic_on_oops="$SYSCTL_kernel_panic_on_oops" >/dev/null 2>&1 || true
+  # host-local's reservations of this node's network, and the directories it made for them
+  if [ -n "${CNI_NETWORK:-}" ]; then rm -rf "/var/lib/cni/networks/${CNI_NETWORK:?}"; fi
+  if [ -n "${NODE_RUN:-}" ]; then rm -rf "${NODE_RUN:?}"; fi
+  local d
+  for d in /var/lib/cni/networks /var/lib/cni; do
+    case " $CNI_DIRS_BEFORE " in *" $d "*) ;; *) rmdir "$d" 2>/dev/null || true ;; esac
+  done
   rm -rf "$NODE"
+}
+
+# node-env prints the real node's facts, KEY=VALUE, for tests: its name and IP, its CNI config,
+# plugin, host-local and containerd state directories.
+cmd_node_env() {
+  parse_common "$@"
+  NODE=$STATE/node
+  [ -f "$NODE/node.env" ] || die "cluster '$NAME' has no real node (hack/cluster node-up --name $NAME)"
+  # shellcheck disable=SC1091
+  source "$NODE/node.env"
+  echo "NODE_NAME=$NODE_NAME"
+  echo "NODE_IP=$NODE_IP"
+  echo "CNI_CONF=$NODE/cni/net.d/10-podnet-bridge.conflist"
+  echo "CNI_BIN_DIR=$NODE/cni/bin"
+  echo "CNI_DATA_DIR=/var/lib/cni/networks"
+  echo "CNI_NETWORK=$CNI_NETWORK"
+  echo "RUNTIME_STATE_DIR=$NODE_RUN/containerd"
 }
 
 cmd_node_down() {

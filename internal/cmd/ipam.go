@@ -52,6 +52,7 @@ type IPAMCheckOptions struct {
 	CNIDataDir  string
 	RuntimeDirs []string
 	Parallel    int
+	MinAge      time.Duration
 
 	clients *Clients
 	printer render.Printer
@@ -82,7 +83,7 @@ node (at most --parallel at once, always deleted; its namespace must allow Pod S
 privileged) mounts the node's root read-only, as 'kubectl debug node/...' does, and reads as
 nobody: the files under --cni-data-dir, and whether the runtime still runs each reservation's
 sandbox (containerd's state under --runtime-state-dir). A reservation is called leaked only when
-its sandbox is gone, no pod on the node holds the address, and it is older than a minute. Without
+its sandbox is gone, no pod on the node holds the address, and it is older than --min-age. Without
 the probe, nothing else is created or changed.`,
 		Example: `  kubectl podnet ipam check
   kubectl podnet ipam check -o json | jq '.findings[] | select(.kind == "leaked")'
@@ -107,6 +108,7 @@ the probe, nothing else is created or changed.`,
 	cmd.Flags().StringVar(&o.CNIDataDir, "cni-data-dir", probe.DefaultCNIDataDir, "host-local's dataDir on the nodes")
 	cmd.Flags().StringSliceVar(&o.RuntimeDirs, "runtime-state-dir", probe.DefaultRuntimeStateDirs, "containerd state directories on the nodes, the first found is read")
 	cmd.Flags().IntVar(&o.Parallel, "parallel", 10, "probe at most this many nodes at once")
+	cmd.Flags().DurationVar(&o.MinAge, "min-age", report.ReservationGrace, "never call a reservation younger than this leaked (a pod may be starting)")
 	o.addNodeProbe(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("nodes", g.completeNodeList)
 	return cmd
@@ -142,6 +144,9 @@ func (o *IPAMCheckOptions) Validate() error {
 	}
 	if o.Parallel < 1 {
 		return fmt.Errorf("--parallel must be at least 1 (got %d)", o.Parallel)
+	}
+	if o.MinAge <= 0 {
+		return fmt.Errorf("--min-age must be positive (got %s): a reservation made a moment ago belongs to a pod being started", o.MinAge)
 	}
 	if o.dryRun() && !o.probing() {
 		return fmt.Errorf("--dry-run plans the node probes: give --nodes or --all-nodes")
@@ -249,7 +254,7 @@ func (o *IPAMCheckOptions) probeNodes(ctx context.Context, nodes []string, inv *
 	opts := o.options()
 	opts.Script = probe.HostLocalScript(o.CNIDataDir, o.RuntimeDirs)
 	opts.HostRoot = true
-	stores := &report.NodeStores{Failed: map[string]string{}}
+	stores := &report.NodeStores{Failed: map[string]string{}, MinAge: o.MinAge}
 	var mu sync.Mutex
 	var errs []error
 	eg := &errgroup.Group{}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -26,6 +27,8 @@ type NodeStores struct {
 	// Orphans are live pods holding a host-local node's address that no reservation claims,
 	// confirmed by a read after the probe (see HostLocalOrphans).
 	Orphans []PodAddress
+	// MinAge is how old a reservation must be to be called leaked (0: ReservationGrace).
+	MinAge time.Duration
 }
 
 // PodAddress is one pod's address on a node.
@@ -52,7 +55,7 @@ func (c *IPAMCheck) hostLocal(inv *cluster.Inventory, v *netmodel.View, ns *Node
 		}
 		for _, h := range ns.HostLocal {
 			probed[h.Node] = true
-			c.hostLocalNode(h, podsKnown)
+			c.hostLocalNode(h, podsKnown, cmp.Or(ns.MinAge, ReservationGrace))
 		}
 		if podsKnown {
 			for _, o := range ns.Orphans {
@@ -75,7 +78,7 @@ func (c *IPAMCheck) hostLocal(inv *cluster.Inventory, v *netmodel.View, ns *Node
 	}
 }
 
-func (c *IPAMCheck) hostLocalNode(h *probe.HostLocalNode, podsKnown bool) {
+func (c *IPAMCheck) hostLocalNode(h *probe.HostLocalNode, podsKnown bool, minAge time.Duration) {
 	store := cluster.ClaimStore{Name: fmt.Sprintf("host-local reservations on node %s (%s)", h.Node, h.DataDir), Objects: len(h.Reservations)}
 	switch h.State {
 	case probe.StoreOK:
@@ -107,7 +110,7 @@ func (c *IPAMCheck) hostLocalNode(h *probe.HostLocalNode, podsKnown bool) {
 			// a sandbox still runs: a pod being created, or one the kubelet is still tearing down
 		case r.Since.IsZero():
 			c.unproven(h.Node, r, "the reservation's age could not be read (no stat on the probe image)")
-		case age < ReservationGrace:
+		case age < minAge:
 			c.unproven(h.Node, r, fmt.Sprintf("reserved %s ago: a pod may be starting", age.Round(time.Second)))
 		case r.Sandbox == probe.SandboxUnknown:
 			why := "the container runtime's sandboxes are not visible on the node (" + h.RuntimeState + "): name its state directory with --runtime-state-dir"
