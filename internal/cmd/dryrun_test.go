@@ -139,3 +139,62 @@ func TestDryRunBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestIPAMCheckNodesDryRun: --nodes --dry-run=client prints the node probe pods: host network,
+// the node's root mounted read-only, a non-root container reading host-local's directory; nothing
+// is written. Bad flags and unknown nodes are refused before anything is created.
+func TestIPAMCheckNodesDryRun(t *testing.T) {
+	out, actions, err := runWithActions(t, "ipam", "check", "--nodes", "node-1,node-2,node-1", "--dry-run=client", "--probe-namespace", "podnet",
+		"--cni-data-dir", "/var/lib/cni/networks", "--runtime-state-dir", "/run/k3s/containerd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range actions {
+		if !slices.Contains([]string{"get", "list", "watch"}, a.GetVerb()) {
+			t.Errorf("a dry run sent %s %s", a.GetVerb(), a.GetResource().Resource)
+		}
+	}
+	var list plannedList
+	if err := yaml.UnmarshalStrict([]byte(out), &list); err != nil {
+		t.Fatalf("the output is no List of pods: %v\n%s", err, out)
+	}
+	var nodes []string
+	for _, p := range list.Items {
+		nodes = append(nodes, p.Spec.NodeName)
+		c := p.Spec.Containers[0]
+		script := strings.Join(c.Command, " ")
+		if !p.Spec.HostNetwork || p.Namespace != "podnet" || len(p.Spec.Volumes) != 1 || p.Spec.Volumes[0].HostPath == nil || p.Spec.Volumes[0].HostPath.Path != "/" ||
+			len(c.VolumeMounts) != 1 || !c.VolumeMounts[0].ReadOnly || c.VolumeMounts[0].MountPath != probe.HostRoot ||
+			c.SecurityContext == nil || !*c.SecurityContext.RunAsNonRoot || len(c.SecurityContext.Capabilities.Add) != 0 ||
+			!strings.Contains(script, "d='/host/var/lib/cni/networks'") || !strings.Contains(script, "/host/run/k3s/containerd/io.containerd.runtime.v2.task/k8s.io") {
+			t.Errorf("node probe pod %s on %s: %+v", p.Name, p.Spec.NodeName, p.Spec)
+		}
+	}
+	slices.Sort(nodes)
+	if strings.Join(nodes, ",") != "node-1,node-2" {
+		t.Errorf("probe pods on %v, want one on node-1 and one on node-2", nodes)
+	}
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--nodes", "node-9"}, `node "node-9" not found: check the name (kubectl get nodes)`},
+		{[]string{"--nodes", "node-1", "--all-nodes"}, "--nodes and --all-nodes do not go together"},
+		{[]string{"--nodes", "node-1", "--cni-data-dir", "var/lib/cni"}, `invalid --cni-data-dir "var/lib/cni": give an absolute path on the node`},
+		{[]string{"--nodes", "node-1", "--runtime-state-dir", "/run/x'y"}, `invalid --runtime-state-dir "/run/x'y"`},
+		{[]string{"--dry-run=client"}, "--dry-run plans the node probes: give --nodes or --all-nodes"},
+		{[]string{"--nodes", "node-1", "--min-age", "0s"}, "--min-age must be positive"},
+		{[]string{"--nodes", "node-1", "--parallel", "0"}, "--parallel must be at least 1"},
+	} {
+		_, actions, err := runWithActions(t, append([]string{"ipam", "check", "--probe-namespace", "podnet"}, c.args...)...)
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want %q", c.args, err, c.want)
+		}
+		for _, a := range actions {
+			if a.GetVerb() == "create" {
+				t.Errorf("%v: created %s", c.args, a.GetResource().Resource)
+			}
+		}
+	}
+}
