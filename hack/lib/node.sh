@@ -217,7 +217,7 @@ cmd_node_up() {
     echo "NODE_IP=$NODE_IP"
     echo "NODE_RUN=$NODE_RUN"
     echo "CNI_NETWORK=$CNI_NETWORK"
-    echo "CNI_DIRS_BEFORE=\"$(for d in /var/lib/cni /var/lib/cni/networks; do [ -d "$d" ] && printf '%s ' "$d"; done)\""
+    echo "CNI_DIRS_BEFORE=\"$(for d in /var/lib/cni /var/lib/cni/networks /var/lib/cni/results; do [ -d "$d" ] && printf '%s ' "$d"; done)\""
     for s in net.ipv4.ip_forward vm.overcommit_memory kernel.panic kernel.panic_on_oops; do
       echo "SYSCTL_$(echo "$s" | tr '.' '_')=$(sysctl -n "$s")"
     done
@@ -253,8 +253,10 @@ node_teardown() {
   stop_proc containerd
   sleep 0.2
   local m
-  # unmount what containerd and kubelet mounted below the node's state (deepest first)
-  for m in $(awk -v p="$NODE" 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r); do umount -l "$m" 2>/dev/null || true; done
+  # unmount what containerd and kubelet mounted below the node's state and containerd's (deepest first)
+  for m in $(awk -v p="$NODE" -v r="${NODE_RUN:-$NODE}" 'index($2, p "/") == 1 || index($2, r "/") == 1 {print $2}' /proc/mounts | sort -r); do
+    umount -l "$m" 2>/dev/null || true
+  done
   local ns
   for ns in $(ls /run/netns 2>/dev/null); do
     case " $NETNS_BEFORE " in *" $ns "*) ;; *) case "$ns" in cni-*) ip netns delete "$ns" 2>/dev/null || true ;; esac ;; esac
@@ -267,9 +269,16 @@ node_teardown() {
     kernel.panic="$SYSCTL_kernel_panic" kernel.panic_on_oops="$SYSCTL_kernel_panic_on_oops" >/dev/null 2>&1 || true
   # host-local's reservations of this node's network, and the directories it made for them
   if [ -n "${CNI_NETWORK:-}" ]; then rm -rf "/var/lib/cni/networks/${CNI_NETWORK:?}"; fi
-  if [ -n "${NODE_RUN:-}" ]; then rm -rf "${NODE_RUN:?}"; fi
+  if [ -n "${NODE_RUN:-}" ]; then
+    # libcni's cached results of this node's sandboxes (its own network's and the loopback's)
+    local id
+    for id in $(ls "$NODE_RUN/containerd/io.containerd.grpc.v1.cri/sandboxes" 2>/dev/null); do
+      rm -f /var/lib/cni/results/*-"$id"-*
+    done
+    rm -rf "${NODE_RUN:?}"
+  fi
   local d
-  for d in /var/lib/cni/networks /var/lib/cni; do
+  for d in /var/lib/cni/networks /var/lib/cni/results /var/lib/cni; do
     case " $CNI_DIRS_BEFORE " in *" $d "*) ;; *) rmdir "$d" 2>/dev/null || true ;; esac
   done
   rm -rf "$NODE"

@@ -141,7 +141,8 @@ func TestDryRunBadInput(t *testing.T) {
 }
 
 // TestIPAMCheckNodesDryRun: --nodes --dry-run=client prints the node probe pods: host network,
-// the node's root mounted read-only, a non-root container reading host-local's directory; nothing
+// the node's root mounted read-only, a root container without capabilities reading host-local's
+// directory; nothing
 // is written. Bad flags and unknown nodes are refused before anything is created.
 func TestIPAMCheckNodesDryRun(t *testing.T) {
 	out, actions, err := runWithActions(t, "ipam", "check", "--nodes", "node-1,node-2,node-1", "--dry-run=client", "--probe-namespace", "podnet",
@@ -165,7 +166,8 @@ func TestIPAMCheckNodesDryRun(t *testing.T) {
 		script := strings.Join(c.Command, " ")
 		if !p.Spec.HostNetwork || p.Namespace != "podnet" || len(p.Spec.Volumes) != 1 || p.Spec.Volumes[0].HostPath == nil || p.Spec.Volumes[0].HostPath.Path != "/" ||
 			len(c.VolumeMounts) != 1 || !c.VolumeMounts[0].ReadOnly || c.VolumeMounts[0].MountPath != probe.HostRoot ||
-			c.SecurityContext == nil || !*c.SecurityContext.RunAsNonRoot || len(c.SecurityContext.Capabilities.Add) != 0 ||
+			c.SecurityContext == nil || *c.SecurityContext.RunAsUser != 0 || len(c.SecurityContext.Capabilities.Add) != 0 ||
+			len(c.SecurityContext.Capabilities.Drop) != 1 || *c.SecurityContext.AllowPrivilegeEscalation ||
 			!strings.Contains(script, "d='/host/var/lib/cni/networks'") || !strings.Contains(script, "/host/run/k3s/containerd/io.containerd.runtime.v2.task/k8s.io") {
 			t.Errorf("node probe pod %s on %s: %+v", p.Name, p.Spec.NodeName, p.Spec)
 		}

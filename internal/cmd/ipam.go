@@ -80,8 +80,8 @@ such addresses are never called leaked, and the stores that could not be read ar
 host-local's reservations (kubenet, Flannel, Canal, Antrea, the bridge plugin) live in each node's
 file system, not in the API. With --nodes or --all-nodes, a short-lived host-network pod on each
 node (at most --parallel at once, always deleted; its namespace must allow Pod Security
-privileged) mounts the node's root read-only, as 'kubectl debug node/...' does, and reads as
-nobody: the files under --cni-data-dir, and whether the runtime still runs each reservation's
+privileged) mounts the node's root read-only, as 'kubectl debug node/...' does, and reads as root
+without any capability (the CNI's directories are root's, mode 0700): the files under --cni-data-dir, and whether the runtime still runs each reservation's
 sandbox (containerd's state under --runtime-state-dir). A reservation is called leaked only when
 its sandbox is gone, no pod on the node holds the address, and it is older than --min-age. Without
 the probe, nothing else is created or changed.`,

@@ -198,8 +198,14 @@ func NodePod(node, namespace string, o Options) *corev1.Pod {
 		},
 	}
 	if o.HostRoot {
-		// read-only, recursively where the runtime can, no propagation; the container stays
-		// non-root without capabilities, so it reads only what the node lets everyone read
+		// read-only, recursively where the runtime can, no propagation. The CNI's and the
+		// runtime's directories are root's and often mode 0700 (libcni creates /var/lib/cni so),
+		// so the container runs as root, but without a single capability (no DAC override: it
+		// reads what root owns, nothing else) and without privilege escalation.
+		pod.Spec.SecurityContext.RunAsNonRoot = nil
+		sc := pod.Spec.Containers[0].SecurityContext
+		sc.RunAsNonRoot, sc.RunAsUser, sc.RunAsGroup = ptr.To(false), ptr.To(int64(0)), ptr.To(int64(0))
+		sc.Capabilities = &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}
 		pod.Spec.Volumes = []corev1.Volume{{Name: "host", VolumeSource: corev1.VolumeSource{
 			HostPath: &corev1.HostPathVolumeSource{Path: "/", Type: ptr.To(corev1.HostPathDirectory)}}}}
 		pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "host", MountPath: HostRoot, ReadOnly: true,
