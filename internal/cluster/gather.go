@@ -12,7 +12,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -50,9 +52,21 @@ type Options struct {
 	// (summary) into the inventory, right after the evidence they depend on, while pods are still
 	// being read: nothing waits for them at the end.
 	ClusterIPs, DNS bool
-	// Claims also reads every IPAM store's claims, address by address (ipam check).
-	Claims bool
+	// Claims also reads the IPAM stores' claims, address by address: ClaimsAddresses those that
+	// name the pod of each address (cidr-usage counts the leaked), ClaimsAll also Calico's handles
+	// and block affinities (ipam check).
+	Claims ClaimsLevel
 }
+
+// ClaimsLevel says how much of the IPAM stores' claims a run reads.
+type ClaimsLevel int
+
+// Claims levels.
+const (
+	ClaimsNone ClaimsLevel = iota
+	ClaimsAddresses
+	ClaimsAll
+)
 
 type gatherer struct {
 	rest      rest.Interface
@@ -60,6 +74,34 @@ type gatherer struct {
 	dynamic   dynamic.Interface
 	discovery discovery.DiscoveryInterface
 	opts      Options
+
+	// lists keeps the IPAM objects the evidence listed when the claims read them too: each is
+	// listed once per run
+	mu    sync.Mutex
+	lists map[schema.GroupVersionResource]listed
+}
+
+type listed struct {
+	list *unstructured.UnstructuredList
+	err  error
+}
+
+// listIPAM lists an IPAM store's objects, once per run when the claims are read as well.
+func (g *gatherer) listIPAM(ctx context.Context, gvr schema.GroupVersionResource) (*unstructured.UnstructuredList, error) {
+	if g.opts.Claims == ClaimsNone {
+		return g.dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if l, ok := g.lists[gvr]; ok {
+		return l.list, l.err
+	}
+	l, err := g.dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
+	if g.lists == nil {
+		g.lists = map[schema.GroupVersionResource]listed{}
+	}
+	g.lists[gvr] = listed{l, err}
+	return l, err
 }
 
 // Gather reads nodes, pods and the network plugin's evidence, all at once. Listing nodes or pods
@@ -95,7 +137,7 @@ func Gather(ctx context.Context, c Clients, opts Options) (*Inventory, error) {
 		if opts.ClusterIPs {
 			inv.ClusterIPs = ReadClusterIPs(ectx, c, &inv.Evidence)
 		}
-		if opts.Claims {
+		if opts.Claims != ClaimsNone {
 			inv.Claims = g.readClaims(ectx, &inv.Evidence)
 		}
 		if opts.DNS {

@@ -76,7 +76,7 @@ func (g *gatherer) readCalicoPools(ctx context.Context, ev *Evidence, gvr schema
 }
 
 func (g *gatherer) readCalicoBlocks(ctx context.Context, ev *Evidence, gvr schema.GroupVersionResource) {
-	list, err := g.dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
+	list, err := g.listIPAM(ctx, gvr)
 	if err != nil {
 		ev.Unknown = append(ev.Unknown, fmt.Sprintf("Calico IPAMBlocks (%s/%s): %s", gvr.Group, gvr.Version, reason(err)))
 		return

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -39,7 +38,7 @@ func parseCiliumConfig(d map[string]string) *CiliumConfig {
 }
 
 func (g *gatherer) readCiliumNodes(ctx context.Context, ev *Evidence) {
-	list, err := g.dynamic.Resource(GVRCiliumNodes).List(ctx, metav1.ListOptions{})
+	list, err := g.listIPAM(ctx, GVRCiliumNodes)
 	if err != nil {
 		ev.Unknown = append(ev.Unknown, "CiliumNodes: "+reason(err))
 		return

@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"strings"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -112,7 +111,7 @@ func (g *gatherer) readClaims(ctx context.Context, ev *Evidence) *Claims {
 		return schema.GroupVersionResource{}, false
 	}
 	list := func(store string, gvr schema.GroupVersionResource, each func(*unstructured.Unstructured) error) {
-		l, err := g.dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
+		l, err := g.listIPAM(ctx, gvr)
 		if err != nil {
 			c.Stores = append(c.Stores, ClaimStore{Name: store, State: StoreUnreadable, Reason: reason(err)})
 			return
@@ -137,7 +136,7 @@ func (g *gatherer) readClaims(ctx context.Context, ev *Evidence) *Claims {
 			return err
 		})
 	}
-	if gvr, ok := pick(GVRCalicoHandlesV3, GVRCalicoHandlesV1); ok {
+	if gvr, ok := pick(GVRCalicoHandlesV3, GVRCalicoHandlesV1); ok && g.opts.Claims == ClaimsAll {
 		list("Calico IPAMHandles ("+gvr.Group+"/"+gvr.Version+")", gvr, func(it *unstructured.Unstructured) error {
 			h := CalicoHandle{Name: it.GetName(), Blocks: map[string]int{}}
 			h.Handle, _, _ = unstructured.NestedString(it.Object, "spec", "handleID")
@@ -152,7 +151,7 @@ func (g *gatherer) readClaims(ctx context.Context, ev *Evidence) *Claims {
 			return nil
 		})
 	}
-	if gvr, ok := pick(GVRCalicoAffinitiesV3, GVRCalicoAffinitiesV1); ok {
+	if gvr, ok := pick(GVRCalicoAffinitiesV3, GVRCalicoAffinitiesV1); ok && g.opts.Claims == ClaimsAll {
 		list("Calico BlockAffinities ("+gvr.Group+"/"+gvr.Version+")", gvr, func(it *unstructured.Unstructured) error {
 			a := CalicoAffinity{Name: it.GetName()}
 			a.Node, _, _ = unstructured.NestedString(it.Object, "spec", "node")

@@ -121,7 +121,7 @@ func (o *CIDRUsageOptions) Complete() error {
 
 // Run reads the cluster, prints the utilisations and sets the exit code.
 func (o *CIDRUsageOptions) Run(cmd *cobra.Command) error {
-	inv, err := o.gatherWith(cmd, o.clients, cluster.Options{ClusterIPs: true})
+	inv, err := o.gatherWith(cmd, o.clients, cluster.Options{ClusterIPs: true, Claims: cluster.ClaimsAddresses})
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,8 @@ smallest cluster CIDR that would hold them: 10.244.0.0/15
 	if diff := cmp.Diff(want, out); diff != "" {
 		t.Errorf("stdout (-want +got):\n%s", diff)
 	}
-	wantErr := "warning: node node-3 has no pod CIDR: its pods cannot get an address\n"
+	wantErr := "note: host-local's reservations on 2 node(s) live in the nodes' file systems, so leaks there are not subtracted: 'kubectl podnet ipam check --all-nodes' finds them\n" +
+		"warning: node node-3 has no pod CIDR: its pods cannot get an address\n"
 	if errOut != wantErr {
 		t.Errorf("stderr = %q, want %q", errOut, wantErr)
 	}

@@ -170,7 +170,7 @@ func (o *IPAMCheckOptions) Complete() error {
 // Run reads the stores and the pods, prints the findings and sets the exit code: 2 when anything
 // is found, else 4 when a store or the pods could not be read.
 func (o *IPAMCheckOptions) Run(cmd *cobra.Command) error {
-	inv, err := o.gatherWith(cmd, o.clients, cluster.Options{ClusterIPs: true, Claims: true})
+	inv, err := o.gatherWith(cmd, o.clients, cluster.Options{ClusterIPs: true, Claims: cluster.ClaimsAll})
 	if err != nil {
 		return err
 	}

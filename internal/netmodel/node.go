@@ -68,7 +68,10 @@ type Capacity struct {
 	PodIPs  uint64  `json:"podIPs"`
 	Binding Binding `json:"binding"`
 	// Used are the node's pods holding a pod-network address.
-	Used        int     `json:"used"`
+	Used int `json:"used"`
+	// Leaked are addresses of the node's range its IPAM store still claims for pods that no longer
+	// hold them (read only by commands that read the stores): Addresses less these is what is left.
+	Leaked      int     `json:"leaked,omitempty"`
 	Utilisation float64 `json:"utilisation"`
 }
 
@@ -148,6 +151,8 @@ func (nn *NodeNetwork) Encap(dst *NodeNetwork, v4 bool) *Encap {
 type PodCounts struct {
 	// OnPodNetwork hold a pod-network address; OnHostNetwork are running host-network pods.
 	OnPodNetwork, OnHostNetwork int
+	// Leaked are the node's addresses its IPAM store claims for pods that do not hold them.
+	Leaked int
 }
 
 // ResolveNode computes the node's network; counts, when pods were read, give its capacity.
@@ -173,12 +178,14 @@ func ResolveNode(n *cluster.Node, ev *cluster.Evidence, counts *PodCounts) NodeN
 
 func capacity(nn *NodeNetwork, ev *cluster.Evidence, c PodCounts) *Capacity {
 	n := nn.node
-	cp := &Capacity{MaxPods: n.AllocatablePods, HostNetworkPods: c.OnHostNetwork, Used: c.OnPodNetwork}
+	cp := &Capacity{MaxPods: n.AllocatablePods, HostNetworkPods: c.OnHostNetwork, Used: c.OnPodNetwork, Leaked: c.Leaked}
 	slots := uint64(max(n.AllocatablePods-int64(c.OnHostNetwork), 0))
 	addrs, limited, src := nn.model.addresses(nn, ev)
 	cp.AddressSource = src
 	if limited {
 		cp.Addresses = addrs
+		// a leaked address is one no new pod can get
+		addrs -= min(addrs, uint64(c.Leaked))
 	}
 	switch {
 	case nn.NeedsCIDR(ev) || len(nn.PodCIDRs) == 0 && ev.CIDRNotAvailable[nn.Name] != "" && nn.Source != SourceCloudSubnet:
@@ -202,11 +209,13 @@ type View struct {
 	byName  map[string]int
 }
 
-// Resolve resolves every node of the inventory once, counting its pods for the capacity.
+// Resolve resolves every node of the inventory once, counting its pods for the capacity, and the
+// addresses leaked where the inventory read the IPAM stores' claims.
 func Resolve(inv *cluster.Inventory) *View {
 	counts := make(map[string]*PodCounts, len(inv.Nodes))
+	leaked := inv.LeakedByNode()
 	for i := range inv.Nodes {
-		counts[inv.Nodes[i].Name] = &PodCounts{}
+		counts[inv.Nodes[i].Name] = &PodCounts{Leaked: leaked[inv.Nodes[i].Name]}
 	}
 	for i := range inv.Pods {
 		p := &inv.Pods[i]

@@ -55,12 +55,22 @@ func CIDRUsage(w io.Writer, u *report.CIDRUsage, o TableOptions) error {
 	}
 	section("NODES")
 	var rows [][]string
+	leaks := len(u.LeakedFrom) > 0
 	for _, n := range u.Nodes {
-		rows = append(rows, []string{n.Name, joinOrDash(n.CIDRs), fmt.Sprintf("%d/%s", n.Used, count(n.Capacity)), count(n.Usable), fmt.Sprint(n.MaxPods), fmt.Sprint(n.HostNetworkPods), string(n.Binding), bar(n.Utilisation, p, u.Settings)})
+		row := []string{n.Name, joinOrDash(n.CIDRs), fmt.Sprintf("%d/%s", n.Used, count(n.Capacity)), count(n.Usable)}
+		if leaks {
+			row = append(row, fmt.Sprint(n.Leaked))
+		}
+		rows = append(rows, append(row, fmt.Sprint(n.MaxPods), fmt.Sprint(n.HostNetworkPods), string(n.Binding), bar(n.Utilisation, p, u.Settings)))
 	}
-	// IPS is pod IPs in use of those the node can hold: the lower of its usable addresses and its
-	// max pods less its host-network pods (which take a max-pods slot and no address)
-	table([]string{"NODE", "POD-CIDRS", "IPS", "USABLE", "MAX-PODS", "HOST-NET", "BINDS-FIRST", "USED"}, rows)
+	// IPS is pod IPs in use of those the node can hold: the lower of its usable addresses (less
+	// the leaked, where the IPAM store was read) and its max pods less its host-network pods (which
+	// take a max-pods slot and no address)
+	head := []string{"NODE", "POD-CIDRS", "IPS", "USABLE"}
+	if leaks {
+		head = append(head, "LEAKED")
+	}
+	table(append(head, "MAX-PODS", "HOST-NET", "BINDS-FIRST", "USED"), rows)
 	if len(u.Services) > 0 {
 		section("SERVICE CIDRS")
 		var rows [][]string
@@ -161,6 +171,9 @@ func Prometheus(w io.Writer, u *report.CIDRUsage) error {
 	gauge("podnet_node_pod_ips_used", "Pod IPs in use on the node (pods on the pod network that hold one).", nodes(func(n report.NodeUsage) float64 { return float64(n.Used) }))
 	gauge("podnet_node_pod_ips_capacity", "Pods the node can hold: the smaller of its usable addresses and its max pods.", nodes(func(n report.NodeUsage) float64 { return float64(n.Capacity) }))
 	gauge("podnet_node_utilisation_ratio", "Pod IPs in use over capacity.", nodes(func(n report.NodeUsage) float64 { return n.Utilisation }))
+	if len(u.LeakedFrom) > 0 {
+		gauge("podnet_node_pod_ips_leaked", "Addresses of the node's range its IPAM store claims for pods that no longer hold them (not in the capacity).", nodes(func(n report.NodeUsage) float64 { return float64(n.Leaked) }))
+	}
 	gauge("podnet_cluster_cidr_node_cidrs", "Node CIDRs a cluster pod CIDR holds.", ranges(func(r report.RangeUsage) float64 { return float64(r.Slots) }))
 	gauge("podnet_cluster_cidr_node_cidrs_allocated", "Node CIDRs allocated from a cluster pod CIDR.", ranges(func(r report.RangeUsage) float64 { return float64(r.Allocated) }))
 	gauge("podnet_cluster_cidr_utilisation_ratio", "Node CIDRs allocated over those the cluster pod CIDR holds (not for an inferred cluster CIDR).", func(add func(string, float64)) {

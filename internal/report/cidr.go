@@ -21,10 +21,13 @@ type CIDRUsage struct {
 	Limits   []LimitUsage     `json:"platformLimits"`
 	Plan     *PlanResult      `json:"plan,omitempty"`
 	Starved  []StarvedNode    `json:"nodesWithoutCIDR,omitempty"`
-	Notes    []string         `json:"notes,omitempty"`
-	Warnings []Warning        `json:"warnings"`
-	Max      float64          `json:"maxUtilisation"`
-	Settings CIDRUsageConfig  `json:"settings"`
+	// LeakedFrom are the IPAM stores read for leaked addresses (Calico's blocks, CiliumNodes);
+	// none: the cluster's stores are not in the API (host-local) and nothing was subtracted.
+	LeakedFrom []string        `json:"leakedCountedFrom,omitempty"`
+	Notes      []string        `json:"notes,omitempty"`
+	Warnings   []Warning       `json:"warnings"`
+	Max        float64         `json:"maxUtilisation"`
+	Settings   CIDRUsageConfig `json:"settings"`
 }
 
 // CIDRUsageConfig are the knobs of a cidr-usage run.
@@ -47,6 +50,9 @@ type NodeUsage struct {
 	Usable        uint64 `json:"usable"`
 	AddressSource string `json:"addressSource,omitempty"`
 	Used          int    `json:"used"`
+	// Leaked are addresses the IPAM store claims for pods that no longer hold them: Capacity
+	// already leaves them out. Counted only where LeakedFrom names a store.
+	Leaked int `json:"leaked"`
 	// MaxPods counts every pod; HostNetworkPods take a slot of it and no address.
 	MaxPods         int64 `json:"maxPods"`
 	HostNetworkPods int   `json:"hostNetworkPods"`
@@ -122,9 +128,16 @@ func BuildCIDRUsage(inv *cluster.Inventory, v *netmodel.View, ips *cluster.Clust
 	u := &CIDRUsage{Notes: append(append([]string(nil), inv.Notes...), prefixed("could not read: ", ips.Unknown)...), Settings: cfg,
 		Nodes: []NodeUsage{}, Ranges: []RangeUsage{}, Services: []ServiceUsage{}, Limits: []LimitUsage{}, Warnings: []Warning{}}
 	u.Network = v.Cluster
+	leaked, leakyNodes, hostLocal := 0, 0, 0
 	for i := range v.Nodes {
 		nn := &v.Nodes[i]
 		u.Nodes = append(u.Nodes, nodeUsage(nn))
+		if l := u.Nodes[len(u.Nodes)-1].Leaked; l > 0 {
+			leaked, leakyNodes = leaked+l, leakyNodes+1
+		}
+		if nn.HostLocal() && !nn.Node().FromPods {
+			hostLocal++
+		}
 		if nn.Capacity != nil && nn.Capacity.Binding == netmodel.BindNoPodCIDR {
 			u.Starved = append(u.Starved, StarvedNode{Name: nn.Name, Event: ev.CIDRNotAvailable[nn.Name]})
 		}
@@ -135,6 +148,7 @@ func BuildCIDRUsage(inv *cluster.Inventory, v *netmodel.View, ips *cluster.Clust
 		}
 		return u.Nodes[i].Name < u.Nodes[j].Name
 	})
+	u.leakNotes(inv, leaked, leakyNodes, hostLocal)
 	u.Ranges = rangeUsages(inv, v, u.Starved)
 	u.Pools = poolUsages(ev)
 	u.Services = serviceUsages(ev, ips)
@@ -158,6 +172,24 @@ func BuildCIDRUsage(inv *cluster.Inventory, v *netmodel.View, ips *cluster.Clust
 	return u
 }
 
+// leakNotes say which stores the leaked addresses were counted from, and name the check that
+// finds them where they could not be counted.
+func (u *CIDRUsage) leakNotes(inv *cluster.Inventory, leaked, nodes, hostLocal int) {
+	if inv.Claims != nil {
+		for _, s := range inv.Claims.Stores {
+			if s.State == cluster.StoreRead {
+				u.LeakedFrom = append(u.LeakedFrom, s.Name)
+			}
+		}
+	}
+	if leaked > 0 {
+		u.Notes = append(u.Notes, fmt.Sprintf("%d address(es) on %d node(s) are claimed by the IPAM for pods that no longer hold them: they are not counted as usable; 'kubectl podnet ipam check' names each and how to release it", leaked, nodes))
+	}
+	if hostLocal > 0 {
+		u.Notes = append(u.Notes, fmt.Sprintf("host-local's reservations on %d node(s) live in the nodes' file systems, so leaks there are not subtracted: 'kubectl podnet ipam check --all-nodes' finds them", hostLocal))
+	}
+}
+
 func prefixed(p string, ss []string) []string {
 	out := make([]string, 0, len(ss))
 	for _, s := range ss {
@@ -170,7 +202,7 @@ func prefixed(p string, ss []string) []string {
 func nodeUsage(nn *netmodel.NodeNetwork) NodeUsage {
 	nu := NodeUsage{Name: nn.Name, CIDRs: prefixStrings(nn.PodCIDRs), Source: string(nn.Source)}
 	if c := nn.Capacity; c != nil {
-		nu.Usable, nu.Used, nu.MaxPods, nu.HostNetworkPods = c.Addresses, c.Used, c.MaxPods, c.HostNetworkPods
+		nu.Usable, nu.Used, nu.Leaked, nu.MaxPods, nu.HostNetworkPods = c.Addresses, c.Used, c.Leaked, c.MaxPods, c.HostNetworkPods
 		nu.Capacity, nu.Binding, nu.Utilisation, nu.AddressSource = c.PodIPs, c.Binding, c.Utilisation, c.AddressSource
 	}
 	return nu

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -197,5 +198,45 @@ func TestCheckPlanMask(t *testing.T) {
 		if got := fmt.Sprint(err); (tt.want == "" && err != nil) || (tt.want != "" && got != tt.want) {
 			t.Errorf("%s /%d: %v, want %q", tt.u.Network.Model, tt.mask, err, tt.want)
 		}
+	}
+}
+
+// TestCIDRUsageSubtractsLeaked: addresses a CiliumNode still lists for pods that are gone are no
+// capacity; they are counted per node, named in a note, and nothing is counted without the store.
+func TestCIDRUsageSubtractsLeaked(t *testing.T) {
+	claim := func(addr, pod string) cluster.AddressClaim {
+		return cluster.AddressClaim{Address: netip.MustParseAddr(addr), Store: "CiliumNode n1", Kind: cluster.ClaimPod, Namespace: "x", Pod: pod, Node: "n1"}
+	}
+	inv := &cluster.Inventory{
+		Nodes: []cluster.Node{{Name: "n1", Ready: "Ready", AllocatablePods: 110, InternalIPs: addrs("172.18.0.2")}},
+		Pods:  []cluster.Pod{{Namespace: "x", Name: "p", Node: "n1", IPs: addrs("10.0.1.20"), Phase: corev1.PodRunning}},
+		Evidence: cluster.Evidence{
+			Cilium:      &cluster.CiliumConfig{IPAM: "cluster-pool", ClusterPoolCIDRs: []string{"10.0.0.0/16"}, ClusterPoolMaskSize: 26, RoutingMode: "tunnel", TunnelProtocol: "vxlan"},
+			CiliumNodes: map[string]*cluster.CiliumNode{"n1": {Name: "n1", PodCIDRs: prefixes("10.0.1.0/26")}},
+		},
+		Claims: &cluster.Claims{
+			Addresses: []cluster.AddressClaim{claim("10.0.1.20", "p"), claim("10.0.1.30", "old"), claim("10.0.1.31", "older"),
+				{Address: netip.MustParseAddr("10.0.1.1"), Store: "CiliumNode n1", Kind: cluster.ClaimRouter, Handle: "router", Node: "n1"}},
+			Stores: []cluster.ClaimStore{{Name: "CiliumNodes (cilium.io/v2)", State: cluster.StoreRead, Objects: 1}},
+		},
+	}
+	u := BuildCIDRUsage(inv, netmodel.Resolve(inv), &cluster.ClusterIPs{}, CIDRUsageConfig{WarnAt: 0.8})
+	n := u.Nodes[0]
+	if n.Usable != 60 || n.Leaked != 2 || n.Capacity != 58 || n.Binding != netmodel.BindAddresses || n.Used != 1 {
+		t.Errorf("node: usable %d, leaked %d, capacity %d (%s), used %d; want 60, 2, 58 (addresses), 1", n.Usable, n.Leaked, n.Capacity, n.Binding, n.Used)
+	}
+	if diff := cmp.Diff([]string{"CiliumNodes (cilium.io/v2)"}, u.LeakedFrom); diff != "" {
+		t.Errorf("leakedFrom (-want +got):\n%s", diff)
+	}
+	want := "2 address(es) on 1 node(s) are claimed by the IPAM for pods that no longer hold them: they are not counted as usable; 'kubectl podnet ipam check' names each and how to release it"
+	if !slices.Contains(u.Notes, want) {
+		t.Errorf("notes %q lack %q", u.Notes, want)
+	}
+
+	// pods of one namespace prove no leak
+	inv.PodsNamespace = "x"
+	u = BuildCIDRUsage(inv, netmodel.Resolve(inv), &cluster.ClusterIPs{}, CIDRUsageConfig{WarnAt: 0.8})
+	if n := u.Nodes[0]; n.Leaked != 0 || n.Capacity != 60 {
+		t.Errorf("with pods of one namespace: leaked %d, capacity %d", n.Leaked, n.Capacity)
 	}
 }

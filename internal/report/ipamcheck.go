@@ -104,15 +104,11 @@ func BuildIPAMCheck(inv *cluster.Inventory, v *netmodel.View, ips *cluster.Clust
 	}
 	nodesKnown := len(nodes) > 0 || len(inv.Nodes) == 0
 	c.Checked.Nodes = len(nodes)
-	pods := map[string]*cluster.Pod{}
+	pods := inv.PodIndex()
 	for i := range inv.Pods {
 		p := &inv.Pods[i]
 		key := p.Namespace + "/" + p.Name
-		if prev, ok := pods[key]; ok && !prev.Finished() {
-			continue
-		}
-		pods[key] = p
-		if !p.HoldsIP() {
+		if pods[key] != p || !p.HoldsIP() {
 			continue
 		}
 		c.Checked.Pods++
@@ -205,25 +201,13 @@ func (c *IPAMCheck) claims(inv *cluster.Inventory, pods map[string]*cluster.Pod,
 		switch cl.Kind {
 		case cluster.ClaimPod:
 			key := cl.Namespace + "/" + cl.Pod
-			p := pods[key]
-			switch {
-			case p != nil && !p.Finished() && slices.Contains(p.IPs, a):
-				if cl.BlockNode != "" && p.Node != "" && p.Node != cl.BlockNode {
-					c.add(IPAMFinding{Kind: FindStale, Address: a.String(), Store: cl.Store, ClaimedFor: "pod/" + key, HeldBy: "pod/" + key, Since: cl.Since,
-						Reason: fmt.Sprintf("borrowed: node %s's pod holds an address of node %s's block, because node %s could not claim a block of its own; Calico routes it with a /32", p.Node, cl.BlockNode, p.Node),
-						Next:   fmt.Sprintf("harmless while it lasts; many borrowed addresses mean the pool is short of free blocks or node %s is at maxBlocksPerHost: see 'kubectl podnet cidr-usage'", p.Node)})
-				}
-			case p != nil && !p.Finished() && len(p.IPs) == 0:
-				// in flight: allocated, not yet in the pod's status
-			default:
-				reason := fmt.Sprintf("pod %s no longer exists", key)
-				if p != nil && p.Finished() {
-					reason = fmt.Sprintf("pod %s has finished (%s): its address should have been released", key, p.Phase)
-				} else if p != nil {
-					reason = fmt.Sprintf("pod %s holds %s now, not this address (an earlier pod of that name)", key, joinAddrs(p.IPs))
-				}
+			if reason := cl.LeakReason(pods); reason != "" {
 				c.add(IPAMFinding{Kind: FindLeaked, Address: a.String(), Store: cl.Store, ClaimedFor: "pod/" + key, HeldBy: c.holders(a), Since: cl.Since,
 					Reason: reason, Next: releaseHint(cl)})
+			} else if p := pods[key]; p != nil && slices.Contains(p.IPs, a) && cl.BlockNode != "" && p.Node != "" && p.Node != cl.BlockNode {
+				c.add(IPAMFinding{Kind: FindStale, Address: a.String(), Store: cl.Store, ClaimedFor: "pod/" + key, HeldBy: "pod/" + key, Since: cl.Since,
+					Reason: fmt.Sprintf("borrowed: node %s's pod holds an address of node %s's block, because node %s could not claim a block of its own; Calico routes it with a /32", p.Node, cl.BlockNode, p.Node),
+					Next:   fmt.Sprintf("harmless while it lasts; many borrowed addresses mean the pool is short of free blocks or node %s is at maxBlocksPerHost: see 'kubectl podnet cidr-usage'", p.Node)})
 			}
 		case cluster.ClaimTunnel:
 			if _, ok := nodes[cl.Node]; nodesKnown && cl.Node != "" && !ok {

@@ -102,6 +102,29 @@ func TestIPAMCheckFindsPlantedState(t *testing.T) {
 		t.Errorf("table: exit %d\n%s\n%s", table.code, table.stdout, table.stderr)
 	}
 
+	// cidr-usage counts the leaked address on the node whose block holds it, out of its capacity
+	u, _ := cidrUsage(t, c)
+	var blockNode string
+	for _, f := range rep.Findings {
+		if f.Kind == report.FindLeaked && f.Address == pod.Status.PodIP {
+			blockNode = strings.TrimPrefix(f.Store, "IPAMBlock ")
+		}
+	}
+	total := 0
+	for _, n := range u.Nodes {
+		total += n.Leaked
+	}
+	if total != 1 || len(u.LeakedFrom) == 0 || !strings.Contains(strings.Join(u.Notes, "\n"), "1 address(es) on 1 node(s) are claimed by the IPAM for pods that no longer hold them") {
+		t.Errorf("cidr-usage: %d leaked (block %s), counted from %v, notes %q", total, blockNode, u.LeakedFrom, u.Notes)
+	}
+	if tbl := c.podnet(t, "cidr-usage"); !strings.Contains(tbl.stdout, "LEAKED") {
+		t.Errorf("cidr-usage table without a LEAKED column:\n%s", tbl.stdout)
+	}
+	prom := c.podnet(t, "cidr-usage", "-o", "prometheus")
+	if !strings.Contains(prom.stdout, "# TYPE podnet_node_pod_ips_leaked gauge") {
+		t.Errorf("no leaked gauge:\n%s", prom.stdout)
+	}
+
 	// a user who may read pods but not the IPAM stores learns which stores it could not see, and
 	// nothing is called leaked from what it could not read
 	c.kubectl(t, "create", "clusterrole", "podnet-pods-only", "--verb=get,list,watch", "--resource=pods,nodes,namespaces,services")

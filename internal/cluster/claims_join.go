@@ -1,0 +1,75 @@
+package cluster
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// PodIndex maps "namespace/name" to the pod of that name; where a name repeats (a finished pod
+// and its successor), the live one.
+func (inv *Inventory) PodIndex() map[string]*Pod {
+	pods := make(map[string]*Pod, len(inv.Pods))
+	for i := range inv.Pods {
+		p := &inv.Pods[i]
+		key := p.Namespace + "/" + p.Name
+		if prev, ok := pods[key]; ok && !prev.Finished() {
+			continue
+		}
+		pods[key] = p
+	}
+	return pods
+}
+
+// LeakReason says why a claim for a pod is leaked: its pod is gone, has finished, or holds another
+// address. It is "" when the pod holds the address, when the pod is still getting it (allocated,
+// not yet in its status), and for claims that are not for a pod: only what the stores name and the
+// pods disprove is a leak. pods is the inventory's PodIndex, of every namespace.
+func (cl *AddressClaim) LeakReason(pods map[string]*Pod) string {
+	if cl.Kind != ClaimPod {
+		return ""
+	}
+	key := cl.Namespace + "/" + cl.Pod
+	p := pods[key]
+	switch {
+	case p != nil && !p.Finished() && slices.Contains(p.IPs, cl.Address):
+		return ""
+	case p != nil && !p.Finished() && len(p.IPs) == 0:
+		return "" // in flight
+	case p == nil:
+		return fmt.Sprintf("pod %s no longer exists", key)
+	case p.Finished():
+		return fmt.Sprintf("pod %s has finished (%s): its address should have been released", key, p.Phase)
+	}
+	var held []string
+	for _, a := range p.IPs {
+		held = append(held, a.String())
+	}
+	return fmt.Sprintf("pod %s holds %s now, not this address (an earlier pod of that name)", key, strings.Join(held, ","))
+}
+
+// AddressNode is the node whose pod addresses the claim takes: the node a Calico block is affine
+// to, the CiliumNode's node.
+func (cl *AddressClaim) AddressNode() string {
+	if cl.BlockNode != "" {
+		return cl.BlockNode
+	}
+	return cl.Node
+}
+
+// LeakedByNode counts, per node, the pod claims of the stores that were read which no live pod
+// holds (LeakReason). Nothing is counted when pods were not listed in every namespace.
+func (inv *Inventory) LeakedByNode() map[string]int {
+	if inv.Claims == nil || inv.PodsUnknown || inv.PodsNamespace != "" {
+		return nil
+	}
+	pods := inv.PodIndex()
+	out := map[string]int{}
+	for i := range inv.Claims.Addresses {
+		cl := &inv.Claims.Addresses[i]
+		if cl.LeakReason(pods) != "" {
+			out[cl.AddressNode()]++
+		}
+	}
+	return out
+}
