@@ -32,8 +32,8 @@ func (cl *AddressClaim) LeakReason(pods map[string]*Pod) string {
 	key := cl.Namespace + "/" + cl.Pod
 	p := pods[key]
 	switch {
-	case p != nil && !p.Finished() && slices.Contains(p.IPs, cl.Address):
-		return ""
+	case p != nil && !p.Finished() && (cl.Secondary || slices.Contains(p.IPs, cl.Address)):
+		return "" // a secondary network's address is not in the pod's status: its pod lives, that is all one can tell
 	case p != nil && !p.Finished() && len(p.IPs) == 0:
 		return "" // in flight
 	case p == nil:

@@ -3,7 +3,9 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"math/big"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -50,6 +52,9 @@ type AddressClaim struct {
 	Node string `json:"node,omitempty"`
 	// BlockNode is the node the Calico block is affine to ("" for other stores).
 	BlockNode string `json:"blockNode,omitempty"`
+	// Secondary marks an address of a secondary network (Whereabouts, under Multus): the pod's
+	// status does not list it, so only the pod's existence can be checked.
+	Secondary bool `json:"secondary,omitempty"`
 	// Since is when the claim was made, where the store records it.
 	Since string `json:"since,omitempty"`
 }
@@ -88,6 +93,9 @@ type ClaimStore struct {
 	Reason string     `json:"reason,omitempty"`
 	// Objects counts the objects read.
 	Objects int `json:"objects"`
+	// Secondary marks a store of secondary-network addresses (Whereabouts): not the nodes' pod
+	// ranges, so not in their capacity.
+	Secondary bool `json:"secondary,omitempty"`
 }
 
 var (
@@ -96,17 +104,40 @@ var (
 	GVRCalicoHandlesV3    = schema.GroupVersionResource{Group: "projectcalico.org", Version: "v3", Resource: "ipamhandles"}
 	GVRCalicoAffinitiesV1 = schema.GroupVersionResource{Group: "crd.projectcalico.org", Version: "v1", Resource: "blockaffinities"}
 	GVRCalicoAffinitiesV3 = schema.GroupVersionResource{Group: "projectcalico.org", Version: "v3", Resource: "blockaffinities"}
+	// GVRWhereaboutsPools are Whereabouts' IPPools (secondary networks under Multus).
+	GVRWhereaboutsPools = schema.GroupVersionResource{Group: "whereabouts.cni.cncf.io", Version: "v1alpha1", Resource: "ippools"}
 )
+
+// unknownVersion says at which versions the server offers a store's resource when it offers none of
+// the versions read (a CRD upgraded past what this podnet knows): "" when it offers none at all.
+func unknownVersion(ev *Evidence, known ...schema.GroupVersionResource) string {
+	var found []string
+	for k := range ev.Resources {
+		for _, gvr := range known {
+			gv, res, ok := strings.Cut(strings.TrimPrefix(k, gvr.Group+"/"), "/")
+			if ok && strings.HasPrefix(k, gvr.Group+"/") && res == gvr.Resource && !strings.Contains(gv, "/") && !slices.Contains(found, gvr.Group+"/"+gv) {
+				found = append(found, gvr.Group+"/"+gv)
+			}
+		}
+	}
+	slices.Sort(found)
+	return strings.Join(found, ", ")
+}
 
 // readClaims reads every claim store the server offers. The v3 API (Calico's API server) and the
 // v1 CRDs hold the same objects: the first one offered is read.
 func (g *gatherer) readClaims(ctx context.Context, ev *Evidence) *Claims {
 	c := &Claims{Addresses: []AddressClaim{}, Stores: []ClaimStore{}}
-	pick := func(gvrs ...schema.GroupVersionResource) (schema.GroupVersionResource, bool) {
+	pick := func(store string, gvrs ...schema.GroupVersionResource) (schema.GroupVersionResource, bool) {
 		for _, gvr := range gvrs {
 			if ev.Resources[gvrKey(gvr)] {
 				return gvr, true
 			}
+		}
+		if v := unknownVersion(ev, gvrs...); v != "" {
+			// what it holds cannot be read, so it proves nothing either way
+			c.Stores = append(c.Stores, ClaimStore{Name: store, State: StoreUnreadable,
+				Reason: "served only as " + v + ", a version this kubectl-podnet does not read: upgrade it"})
 		}
 		return schema.GroupVersionResource{}, false
 	}
@@ -129,14 +160,24 @@ func (g *gatherer) readClaims(ctx context.Context, ev *Evidence) *Claims {
 		}
 		c.Stores = append(c.Stores, ClaimStore{Name: store, State: StoreRead, Objects: len(l.Items)})
 	}
-	if gvr, ok := pick(GVRCalicoBlocksV3, GVRCalicoBlocksV1); ok {
+	if gvr, ok := pick("Calico IPAMBlocks", GVRCalicoBlocksV3, GVRCalicoBlocksV1); ok {
 		list("Calico IPAMBlocks ("+gvr.Group+"/"+gvr.Version+")", gvr, func(it *unstructured.Unstructured) error {
 			claims, err := blockClaims(it)
 			c.Addresses = append(c.Addresses, claims...)
 			return err
 		})
 	}
-	if gvr, ok := pick(GVRCalicoHandlesV3, GVRCalicoHandlesV1); ok && g.opts.Claims == ClaimsAll {
+	if _, ok := pick("CiliumNodes", GVRCiliumNodes); ok {
+		list("CiliumNodes (cilium.io/v2)", GVRCiliumNodes, func(it *unstructured.Unstructured) error {
+			claims, err := ciliumClaims(it)
+			c.Addresses = append(c.Addresses, claims...)
+			return err
+		})
+	}
+	if g.opts.Claims != ClaimsAll {
+		return c // cidr-usage: only the claims on the nodes' pod ranges
+	}
+	if gvr, ok := pick("Calico IPAMHandles", GVRCalicoHandlesV3, GVRCalicoHandlesV1); ok {
 		list("Calico IPAMHandles ("+gvr.Group+"/"+gvr.Version+")", gvr, func(it *unstructured.Unstructured) error {
 			h := CalicoHandle{Name: it.GetName(), Blocks: map[string]int{}}
 			h.Handle, _, _ = unstructured.NestedString(it.Object, "spec", "handleID")
@@ -151,7 +192,7 @@ func (g *gatherer) readClaims(ctx context.Context, ev *Evidence) *Claims {
 			return nil
 		})
 	}
-	if gvr, ok := pick(GVRCalicoAffinitiesV3, GVRCalicoAffinitiesV1); ok && g.opts.Claims == ClaimsAll {
+	if gvr, ok := pick("Calico BlockAffinities", GVRCalicoAffinitiesV3, GVRCalicoAffinitiesV1); ok {
 		list("Calico BlockAffinities ("+gvr.Group+"/"+gvr.Version+")", gvr, func(it *unstructured.Unstructured) error {
 			a := CalicoAffinity{Name: it.GetName()}
 			a.Node, _, _ = unstructured.NestedString(it.Object, "spec", "node")
@@ -166,12 +207,13 @@ func (g *gatherer) readClaims(ctx context.Context, ev *Evidence) *Claims {
 			return nil
 		})
 	}
-	if _, ok := pick(GVRCiliumNodes); ok {
-		list("CiliumNodes (cilium.io/v2)", GVRCiliumNodes, func(it *unstructured.Unstructured) error {
-			claims, err := ciliumClaims(it)
+	if _, ok := pick("Whereabouts IPPools", GVRWhereaboutsPools); ok {
+		list("Whereabouts IPPools (whereabouts.cni.cncf.io/v1alpha1)", GVRWhereaboutsPools, func(it *unstructured.Unstructured) error {
+			claims, err := whereaboutsClaims(it)
 			c.Addresses = append(c.Addresses, claims...)
 			return err
 		})
+		c.Stores[len(c.Stores)-1].Secondary = true
 	}
 	return c
 }
@@ -232,6 +274,54 @@ func blockClaims(it *unstructured.Unstructured) ([]AddressClaim, error) {
 		out = append(out, cl)
 	}
 	return out, nil
+}
+
+// whereaboutsClaims are a Whereabouts IPPool's spec.allocations: the key is the decimal offset of
+// the address from the range's address as written, the value names the container, the pod
+// ("namespace/name") and, for persistent addresses, the IPAMClaim that owns it beyond any pod.
+func whereaboutsClaims(it *unstructured.Unstructured) ([]AddressClaim, error) {
+	rng, _, _ := unstructured.NestedString(it.Object, "spec", "range")
+	p, err := netip.ParsePrefix(rng)
+	if err != nil {
+		return nil, fmt.Errorf("spec.range %q is not a CIDR", rng)
+	}
+	allocs, _, err := unstructured.NestedMap(it.Object, "spec", "allocations")
+	if err != nil {
+		return nil, fmt.Errorf("spec.allocations: %v", err)
+	}
+	store := "Whereabouts IPPool " + it.GetNamespace() + "/" + it.GetName()
+	var out []AddressClaim
+	for off, v := range allocs {
+		n, ok := new(big.Int).SetString(off, 10)
+		if !ok || n.Sign() < 0 {
+			return out, fmt.Errorf("spec.allocations key %q is not an offset", off)
+		}
+		a, ok := addOffset(p.Addr(), n)
+		if !ok || !p.Contains(a) {
+			return out, fmt.Errorf("spec.allocations offset %s is outside %s", off, p)
+		}
+		m, _ := v.(map[string]any)
+		str := func(k string) string { s, _ := m[k].(string); return s }
+		cl := AddressClaim{Address: a, Store: store, Handle: str("id"), Kind: ClaimOther, Secondary: true}
+		if ns, pod, ok := strings.Cut(str("podref"), "/"); ok && ns != "" && pod != "" && str("ipamclaimref") == "" {
+			cl.Kind, cl.Namespace, cl.Pod = ClaimPod, ns, pod
+		}
+		out = append(out, cl)
+	}
+	slices.SortFunc(out, func(a, b AddressClaim) int { return a.Address.Compare(b.Address) })
+	return out, nil
+}
+
+// addOffset is a + n, false past the end of the family.
+func addOffset(a netip.Addr, n *big.Int) (netip.Addr, bool) {
+	b := a.AsSlice()
+	sum := new(big.Int).Add(new(big.Int).SetBytes(b), n)
+	if sum.BitLen() > len(b)*8 {
+		return netip.Addr{}, false
+	}
+	sum.FillBytes(b)
+	out, _ := netip.AddrFromSlice(b)
+	return out, true
 }
 
 // ciliumClaims are a CiliumNode's status.ipam.used: address -> {owner: "namespace/pod" or

@@ -177,7 +177,7 @@ func BuildCIDRUsage(inv *cluster.Inventory, v *netmodel.View, ips *cluster.Clust
 func (u *CIDRUsage) leakNotes(inv *cluster.Inventory, leaked, nodes, hostLocal int) {
 	if inv.Claims != nil {
 		for _, s := range inv.Claims.Stores {
-			if s.State == cluster.StoreRead {
+			if s.State == cluster.StoreRead && !s.Secondary {
 				u.LeakedFrom = append(u.LeakedFrom, s.Name)
 			}
 		}

@@ -268,6 +268,9 @@ func releaseHint(cl cluster.AddressClaim) string {
 	if strings.HasPrefix(cl.Store, "IPAMBlock ") {
 		return fmt.Sprintf("confirm with 'calicoctl ipam check', then 'calicoctl ipam release --ip=%s'", cl.Address)
 	}
+	if cl.Secondary {
+		return "Whereabouts' ip-reconciler releases allocations of deleted pods: run it now (kubectl create job --from=cronjob/ip-reconciler in its namespace), else remove the allocation from the IPPool's spec.allocations"
+	}
 	return fmt.Sprintf("the Cilium agent on node %s releases addresses of deleted pods when it restarts (kubectl -n kube-system delete pod of its cilium DaemonSet there); check 'cilium-dbg ip list' on it first", cl.Node)
 }
 

@@ -111,3 +111,33 @@ func TestIPAMCheckHostLocal(t *testing.T) {
 		t.Errorf("gaps (-want +got):\n%s", diff)
 	}
 }
+
+// TestIPAMCheckWhereabouts: a Whereabouts allocation of a deleted pod is leaked, with the
+// reconciler as next step; a live pod's is not (its status lists only the primary address); the
+// pool is no node's capacity.
+func TestIPAMCheckWhereabouts(t *testing.T) {
+	inv := hostLocalInventory()
+	store := "Whereabouts IPPool kube-system/macvlan"
+	wb := func(addr, pod string) cluster.AddressClaim {
+		return cluster.AddressClaim{Address: netip.MustParseAddr(addr), Store: store, Kind: cluster.ClaimPod, Namespace: "shop", Pod: pod, Secondary: true}
+	}
+	inv.Claims = &cluster.Claims{Addresses: []cluster.AddressClaim{wb("192.168.50.2", "web-1"), wb("192.168.50.3", "gone")},
+		Stores: []cluster.ClaimStore{{Name: "Whereabouts IPPools (whereabouts.cni.cncf.io/v1alpha1)", State: cluster.StoreRead, Objects: 1, Secondary: true}}}
+	v := netmodel.Resolve(inv)
+	c := BuildIPAMCheck(inv, v, nil, nil)
+	if diff := cmp.Diff([]brief{{"leaked", "192.168.50.3", store, "pod/shop/gone", "nobody"}}, briefs(c)); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+	if len(c.Findings) == 1 && !strings.Contains(c.Findings[0].Next, "ip-reconciler") {
+		t.Errorf("next: %s", c.Findings[0].Next)
+	}
+	u := BuildCIDRUsage(inv, v, &cluster.ClusterIPs{}, CIDRUsageConfig{WarnAt: 0.8})
+	for _, n := range u.Nodes {
+		if n.Leaked != 0 {
+			t.Errorf("node %s counts %d leaked of a secondary network", n.Name, n.Leaked)
+		}
+	}
+	if len(u.LeakedFrom) != 0 {
+		t.Errorf("leakedFrom %v", u.LeakedFrom)
+	}
+}
