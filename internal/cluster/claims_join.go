@@ -60,8 +60,8 @@ func (cl *AddressClaim) AddressNode() string {
 // LeakedByNode counts, per node, the pod claims of the stores that were read which no live pod
 // holds (LeakReason). Nothing is counted when pods were not listed in every namespace.
 func (inv *Inventory) LeakedByNode() map[string]int {
-	if inv.Claims == nil || inv.PodsUnknown || inv.PodsNamespace != "" {
-		return nil
+	if inv.Claims == nil || len(inv.Claims.Addresses) == 0 || inv.PodsUnknown || inv.PodsNamespace != "" {
+		return nil // no store claims anything (host-local clusters): no index of every pod to build
 	}
 	pods := inv.PodIndex()
 	out := map[string]int{}
