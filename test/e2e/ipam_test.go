@@ -139,3 +139,34 @@ func TestIPAMCheckFindsPlantedState(t *testing.T) {
 		t.Errorf("without the stores: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestIPAMCheckCiliumStaleUsed: on a Cilium cluster of its own, a pod goes while the agent never
+// releases its address (kwok runs no agent: the CiliumNode keeps the status.ipam.used entry, as it
+// does when an agent misses a CNI DEL). The check names it; cidr-usage counts it on that node.
+func TestIPAMCheckCiliumStaleUsed(t *testing.T) {
+	c := ownCluster(t, "e2e-ipam-cilium", "cilium-vxlan")
+	rep, r := ipamCheck(t, c)
+	if r.code != 0 || len(rep.Findings) != 0 {
+		t.Fatalf("before: exit %d, findings %+v", r.code, rep.Findings)
+	}
+	c.kubectl(t, "delete", "pod", "-n", "shop", "web-2-0", "--grace-period=0", "--force", "--wait=true")
+	rep, r = ipamCheck(t, c)
+	want := report.IPAMFinding{Kind: report.FindLeaked, Address: "10.0.3.20", Store: "CiliumNode cilium-node-3", ClaimedFor: "pod/shop/web-2-0", HeldBy: "nobody"}
+	if r.code != 2 || len(rep.Findings) != 1 {
+		t.Fatalf("exit %d, findings %+v", r.code, rep.Findings)
+	}
+	got := rep.Findings[0]
+	if got.Kind != want.Kind || got.Address != want.Address || got.Store != want.Store || got.ClaimedFor != want.ClaimedFor || got.HeldBy != want.HeldBy ||
+		got.Reason != "pod shop/web-2-0 no longer exists" || !strings.Contains(got.Next, "cilium-node-3") {
+		t.Errorf("finding %+v, want %+v", got, want)
+	}
+	u, _ := cidrUsage(t, c)
+	for _, n := range u.Nodes {
+		if wantLeaked := map[bool]int{true: 1, false: 0}[n.Name == "cilium-node-3"]; n.Leaked != wantLeaked {
+			t.Errorf("cidr-usage: node %s leaked %d, want %d", n.Name, n.Leaked, wantLeaked)
+		}
+	}
+	if strings.Join(u.LeakedFrom, ",") != "CiliumNodes (cilium.io/v2)" {
+		t.Errorf("cidr-usage counted leaks from %v", u.LeakedFrom)
+	}
+}
