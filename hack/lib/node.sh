@@ -60,6 +60,10 @@ node_images() {
 }
 
 node_containerd() {
+  # /run/netns as iproute2 makes it on first use (a shared bind of itself), before containerd
+  # mounts its pods' namespaces there: an 'ip netns add' later (the kernel tests) then stacks no
+  # second bind over them, which would hide their mounts from node-down
+  ip netns add "podnet-probe-$NAME" && ip netns delete "podnet-probe-$NAME"
   mkdir -p "$NODE/containerd" "$NODE/cni/net.d" "$NODE/cni/bin" "$NODE_RUN"
   chmod 755 "$NODE_RUN"
   # the node's own plugin directory (links to Debian's plugins), so that a test can take a plugin
@@ -259,7 +263,13 @@ node_teardown() {
   done
   local ns
   for ns in $(ls /run/netns 2>/dev/null); do
-    case " $NETNS_BEFORE " in *" $ns "*) ;; *) case "$ns" in cni-*) ip netns delete "$ns" 2>/dev/null || true ;; esac ;; esac
+    case " $NETNS_BEFORE " in *" $ns "*) continue ;; esac
+    case "$ns" in cni-*) ;; *) continue ;; esac
+    if ! ip netns delete "$ns" 2>/dev/null && [ -e "/run/netns/$ns" ]; then
+      # an 'ip netns' run after containerd's mount bound /run/netns over itself and hid the mount
+      # beneath: lift that bind (refused while anything else is mounted on it) and delete again
+      umount /run/netns 2>/dev/null && ip netns delete "$ns" 2>/dev/null || true
+    fi
   done
   ip link delete cbr0 2>/dev/null || true
   ip link delete "$HOSTDEV" 2>/dev/null || true
