@@ -112,11 +112,12 @@ var (
 // the versions read (a CRD upgraded past what this podnet knows): "" when it offers none at all.
 func unknownVersion(ev *Evidence, known ...schema.GroupVersionResource) string {
 	var found []string
-	for k := range ev.Resources {
+	for k := range ev.Resources { // "group/version/resource"
 		for _, gvr := range known {
-			gv, res, ok := strings.Cut(strings.TrimPrefix(k, gvr.Group+"/"), "/")
-			if ok && strings.HasPrefix(k, gvr.Group+"/") && res == gvr.Resource && !strings.Contains(gv, "/") && !slices.Contains(found, gvr.Group+"/"+gv) {
-				found = append(found, gvr.Group+"/"+gv)
+			rest, inGroup := strings.CutPrefix(k, gvr.Group+"/")
+			version, res, _ := strings.Cut(rest, "/")
+			if gv := gvr.Group + "/" + version; inGroup && res == gvr.Resource && !slices.Contains(found, gv) {
+				found = append(found, gv)
 			}
 		}
 	}

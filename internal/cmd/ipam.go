@@ -81,8 +81,9 @@ host-local's reservations (kubenet, Flannel, Canal, Antrea, the bridge plugin) l
 file system, not in the API. With --nodes or --all-nodes, a short-lived host-network pod on each
 node (at most --parallel at once, always deleted; its namespace must allow Pod Security
 privileged) mounts the node's root read-only, as 'kubectl debug node/...' does, and reads as root
-without any capability (the CNI's directories are root's, mode 0700): the files under --cni-data-dir, and whether the runtime still runs each reservation's
-sandbox (containerd's state under --runtime-state-dir). A reservation is called leaked only when
+without any capability (the CNI's directories are root's, mode 0700): the files under
+--cni-data-dir, and whether the runtime still runs each reservation's sandbox (containerd's state
+under --runtime-state-dir). A reservation is called leaked only when
 its sandbox is gone, no pod on the node holds the address, and it is older than --min-age. Without
 the probe, nothing else is created or changed.`,
 		Example: `  kubectl podnet ipam check
@@ -212,7 +213,7 @@ func (o *IPAMCheckOptions) probeTargets(inv *cluster.Inventory, v *netmodel.View
 		for i := range v.Nodes {
 			nn := &v.Nodes[i]
 			switch {
-			case nn.Node().FromPods || !nn.HostLocal():
+			case !nn.HostLocal():
 			case nn.Node().Ready != "Ready":
 				notes = append(notes, fmt.Sprintf("node %s is %s: its host-local reservations were not read", nn.Name, nn.Node().Ready))
 			default:

@@ -79,7 +79,8 @@ type Capacity struct {
 func (nn *NodeNetwork) Model() Model { return nn.model }
 
 // HostLocal reports whether the node's pod addresses are reserved by host-local in its file
-// system: a model that uses it, handing out spec.podCIDRs.
+// system: a model that uses it, handing out spec.podCIDRs (so never a node derived from its pods,
+// which has none).
 func (nn *NodeNetwork) HostLocal() bool {
 	return nn.Source == SourceSpec && nn.model != nil && nn.model.HostLocal()
 }

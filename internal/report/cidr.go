@@ -135,7 +135,7 @@ func BuildCIDRUsage(inv *cluster.Inventory, v *netmodel.View, ips *cluster.Clust
 		if l := u.Nodes[len(u.Nodes)-1].Leaked; l > 0 {
 			leaked, leakyNodes = leaked+l, leakyNodes+1
 		}
-		if nn.HostLocal() && !nn.Node().FromPods {
+		if nn.HostLocal() {
 			hostLocal++
 		}
 		if nn.Capacity != nil && nn.Capacity.Binding == netmodel.BindNoPodCIDR {

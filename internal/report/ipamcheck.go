@@ -255,14 +255,6 @@ func mapKeys(m map[string]int) []string {
 	return out
 }
 
-func joinAddrs(as []netip.Addr) string {
-	var s []string
-	for _, a := range as {
-		s = append(s, a.String())
-	}
-	return strings.Join(s, ",")
-}
-
 // releaseHint is the safe next step for a leaked claim, in the store's own tool.
 func releaseHint(cl cluster.AddressClaim) string {
 	if strings.HasPrefix(cl.Store, "IPAMBlock ") {

@@ -68,7 +68,7 @@ func (c *IPAMCheck) hostLocal(inv *cluster.Inventory, v *netmodel.View, ns *Node
 	// the nodes whose host-local store was not read
 	var unread []string
 	for i := range v.Nodes {
-		if nn := &v.Nodes[i]; nn.HostLocal() && !probed[nn.Name] && !nn.Node().FromPods {
+		if nn := &v.Nodes[i]; nn.HostLocal() && !probed[nn.Name] {
 			unread = append(unread, nn.Name)
 		}
 	}
@@ -151,25 +151,35 @@ func ifaceSuffix(s string) string {
 // caller confirms each by reading the pod again after the probe, since a pod deleted meanwhile has
 // released its reservation before its object goes.
 func HostLocalOrphans(inv *cluster.Inventory, v *netmodel.View, hl []*probe.HostLocalNode) []PodAddress {
-	var out []PodAddress
+	type readNode struct {
+		cidrs    []netip.Prefix
+		reserved map[netip.Addr]bool
+	}
+	read := map[string]readNode{}
 	for _, h := range hl {
 		nn := v.Node(h.Node)
 		if nn == nil || !nn.HostLocal() || h.State != probe.StoreOK || len(h.Unreadable) > 0 {
 			continue
 		}
-		reserved := map[netip.Addr]bool{}
+		rn := readNode{cidrs: nn.PodCIDRs, reserved: make(map[netip.Addr]bool, len(h.Reservations))}
 		for _, r := range h.Reservations {
-			reserved[r.Address] = true
+			rn.reserved[r.Address] = true
 		}
-		for i := range inv.Pods {
-			p := &inv.Pods[i]
-			if p.Node != h.Node || !p.HoldsIP() {
-				continue
-			}
-			for _, a := range p.IPs {
-				if inAny(a, nn.PodCIDRs) && !reserved[a] {
-					out = append(out, PodAddress{Pod: p.Namespace + "/" + p.Name, Node: p.Node, Address: a})
-				}
+		read[h.Node] = rn
+	}
+	var out []PodAddress
+	if len(read) == 0 {
+		return out
+	}
+	for i := range inv.Pods { // once, whatever the number of nodes probed
+		p := &inv.Pods[i]
+		rn, ok := read[p.Node]
+		if !ok || !p.HoldsIP() {
+			continue
+		}
+		for _, a := range p.IPs {
+			if inAny(a, rn.cidrs) && !rn.reserved[a] {
+				out = append(out, PodAddress{Pod: p.Namespace + "/" + p.Name, Node: p.Node, Address: a})
 			}
 		}
 	}
