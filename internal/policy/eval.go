@@ -1,0 +1,525 @@
+package policy
+
+import (
+	"math"
+	"slices"
+	"sort"
+)
+
+// Result is a verdict on traffic.
+type Result string
+
+// Results.
+const (
+	Allowed Result = "allowed"
+	Denied  Result = "denied"
+	// Unknown: a policy that may apply could not be evaluated; the reasons say which and why.
+	Unknown Result = "unknown"
+	// NoPolicy: no policy selects the endpoint in that direction; the traffic is allowed.
+	NoPolicy Result = "no policy"
+)
+
+// Passes reports whether the traffic goes through.
+func (r Result) Passes() bool { return r == Allowed || r == NoPolicy }
+
+// DirectionVerdict is the verdict of one side: egress policies of the source, ingress policies of
+// the destination.
+type DirectionVerdict struct {
+	// Selecting are the policies that select the endpoint in this direction (or may), each
+	// labelled with its tier.
+	Selecting []string `json:"selecting,omitempty"`
+	// DecidedBy are the policies whose rule (or isolation) decided the verdict; for an unknown
+	// verdict, those that could have.
+	DecidedBy []string `json:"decidedBy,omitempty"`
+	Verdict   Result   `json:"verdict"`
+	// Unknown are the reasons the verdict is unknown: which policy, and what could not be
+	// evaluated or read.
+	Unknown []string `json:"unknown,omitempty"`
+}
+
+// Verdict is what the policies say of traffic from one endpoint to another on a port.
+type Verdict struct {
+	Egress  DirectionVerdict `json:"egress"`
+	Ingress DirectionVerdict `json:"ingress"`
+	Verdict Result           `json:"verdict"`
+}
+
+// combine is the verdict of traffic that must pass both directions.
+func combine(e, i Result) Result {
+	switch {
+	case e == Denied || i == Denied:
+		return Denied
+	case e == Unknown || i == Unknown:
+		return Unknown
+	case e == NoPolicy && i == NoPolicy:
+		return NoPolicy
+	}
+	return Allowed
+}
+
+// Set is a cluster's policies, ordered the way the datapath applies them.
+type Set struct {
+	policies []*Policy
+	// ruleBase[i] is the index of policy i's first rule in the flat rule numbering (ingress rules,
+	// then egress rules).
+	ruleBase []int
+	rules    int
+	// unread are what could not be read: every verdict is unknown for these reasons.
+	unread []string
+}
+
+// CalicoDefaultTierOrder is the order of Calico's default tier, which holds the NetworkPolicies
+// (Calico's Tier reference: the default tier's order is 1,000,000).
+const CalicoDefaultTierOrder = 1_000_000
+
+// calicoNetworkPolicyOrder is the order Calico gives a Kubernetes NetworkPolicy in its default
+// tier (Calico converts NetworkPolicy "x" to "knp.default.x" with order 1000).
+const calicoNetworkPolicyOrder = 1000
+
+// NewSet orders the policies. unread are the reads that failed (forbidden, not served), which make
+// every verdict unknown. Where Calico policies exist, Calico enforces the NetworkPolicies inside its
+// default tier, so they move there.
+func NewSet(ps []*Policy, unread []string) *Set {
+	calico := slices.ContainsFunc(ps, func(p *Policy) bool { return p.Stage == StageCalico })
+	s := &Set{unread: unread}
+	for _, p := range ps {
+		if calico && p.Stage == StageNetwork && p.Ref.Kind == KindNetworkPolicy {
+			q := *p
+			q.Stage, q.Tier, q.TierOrder, q.Order = StageCalico, "default", CalicoDefaultTierOrder, calicoNetworkPolicyOrder
+			p = &q
+		}
+		s.policies = append(s.policies, p)
+	}
+	sort.SliceStable(s.policies, func(i, j int) bool {
+		a, b := s.policies[i], s.policies[j]
+		if a.Stage != b.Stage {
+			return a.Stage < b.Stage
+		}
+		if a.TierOrder != b.TierOrder {
+			return a.TierOrder < b.TierOrder
+		}
+		if a.Tier != b.Tier {
+			return a.Tier < b.Tier
+		}
+		if a.Order != b.Order {
+			return a.Order < b.Order
+		}
+		return a.Ref.String() < b.Ref.String()
+	})
+	for _, p := range s.policies {
+		s.ruleBase = append(s.ruleBase, s.rules)
+		if p.Ingress != nil {
+			s.rules += len(p.Ingress.Rules)
+		}
+		if p.Egress != nil {
+			s.rules += len(p.Egress.Rules)
+		}
+	}
+	return s
+}
+
+// Policies are the set's policies in the order they apply.
+func (s *Set) Policies() []*Policy { return s.policies }
+
+// Verdict evaluates traffic from src to dst on port.
+func (s *Set) Verdict(src, dst *Endpoint, port Port) Verdict {
+	return s.Evaluator([]*Endpoint{src, dst}).Verdict(0, 1, port)
+}
+
+// Evaluator evaluates traffic between the given endpoints, remembering which policies select each
+// and which rule peers match it, so that a matrix costs one selector evaluation per endpoint and
+// rule.
+func (s *Set) Evaluator(eps []*Endpoint) *Evaluator {
+	return &Evaluator{set: s, eps: eps, subject: make([][]Match, len(eps)), peer: make([][]Match, len(eps))}
+}
+
+// Evaluator is a Set bound to endpoints, with its caches. It is not safe for concurrent use.
+type Evaluator struct {
+	set     *Set
+	eps     []*Endpoint
+	subject [][]Match // [endpoint][policy]
+	peer    [][]Match // [endpoint][rule]
+	steps   []step
+	outs    []outcome
+}
+
+func (ev *Evaluator) subjects(i int) []Match {
+	if ev.subject[i] == nil {
+		ms := make([]Match, len(ev.set.policies))
+		for k, p := range ev.set.policies {
+			ms[k] = p.Subject(ev.eps[i])
+			if p.Problem != "" && ms[k].Tri != No {
+				ms[k] = maybe(p.Problem)
+			}
+		}
+		ev.subject[i] = ms
+	}
+	return ev.subject[i]
+}
+
+func (ev *Evaluator) peerMatch(self, i, policy int, d Direction, rule int) Match {
+	if ev.peer[i] == nil {
+		ev.peer[i] = make([]Match, ev.set.rules)
+		for k := range ev.peer[i] {
+			ev.peer[i][k].Tri = unset
+		}
+	}
+	p := ev.set.policies[policy]
+	idx := ev.set.ruleBase[policy] + rule
+	r := &p.Ingress.Rules
+	if d == Egress {
+		if p.Ingress != nil {
+			idx += len(p.Ingress.Rules)
+		}
+		r = &p.Egress.Rules
+	}
+	if pair := (*r)[rule].Pair; pair != nil {
+		return pair(ev.eps[self], ev.eps[i])
+	}
+	m := &ev.peer[i][idx]
+	if m.Tri == unset {
+		*m = (*r)[rule].Peer(ev.eps[i])
+	}
+	return *m
+}
+
+func (ev *Evaluator) selfMatch(i int, r *Rule) Match {
+	if r.Self == nil {
+		return yes
+	}
+	return r.Self(ev.eps[i])
+}
+
+// unset marks a peer match not computed yet.
+const unset Tri = 255
+
+// Verdict evaluates traffic from endpoint src to endpoint dst (indexes into the endpoints).
+func (ev *Evaluator) Verdict(src, dst int, port Port) Verdict {
+	v := Verdict{
+		Egress:  ev.direction(src, dst, Egress, port),
+		Ingress: ev.direction(dst, src, Ingress, port),
+	}
+	v.Verdict = combine(v.Egress.Verdict, v.Ingress.Verdict)
+	return v
+}
+
+type stepKind uint8
+
+const (
+	stepRule stepKind = iota
+	// stepTierEnd: the end of a Calico tier; a policy of the tier that selected the endpoint and
+	// matched nothing applies the tier's default action.
+	stepTierEnd
+	// stepNetwork: the NetworkPolicy stage as a whole.
+	stepNetwork
+	// stepProblem: a policy that cannot be evaluated may apply here.
+	stepProblem
+)
+
+type step struct {
+	kind   stepKind
+	action Action
+	m      Match
+	// pass is where a Pass goes.
+	pass   int
+	policy *Policy
+	// deciders are the policies a tier end or the network stage names.
+	deciders []*Policy
+	// network stage: the deny, allow and isolation matches and who made them.
+	deny, allow, isolate    Match
+	deniers, allowers, isol []*Policy
+}
+
+// outcome is the set of results possible from a step on.
+type outcome struct {
+	mask     uint8
+	deciders []*Policy
+	reasons  []string
+}
+
+const (
+	mAllow uint8 = 1 << iota
+	mDeny
+	// mEnd: no policy decided; the traffic passes.
+	mEnd
+)
+
+func (o outcome) union(p outcome) outcome {
+	return outcome{mask: o.mask | p.mask, deciders: append(slices.Clip(o.deciders), p.deciders...), reasons: append(slices.Clip(o.reasons), p.reasons...)}
+}
+
+func (o outcome) because(reason string) outcome {
+	if reason == "" {
+		return o
+	}
+	o.reasons = append(slices.Clip(o.reasons), reason)
+	return o
+}
+
+func decided(mask uint8, ps ...*Policy) outcome { return outcome{mask: mask, deciders: ps} }
+
+// direction evaluates the policies of endpoint self in direction d; peer is the other end.
+func (ev *Evaluator) direction(self, peer int, d Direction, port Port) DirectionVerdict {
+	var dv DirectionVerdict
+	if !ev.eps[self].IsPod {
+		// policies select pods only; an address that is no pod has no policy of its own
+		dv.Verdict = NoPolicy
+		return dv
+	}
+	subj := ev.subjects(self)
+	steps := ev.steps[:0]
+	dst := ev.eps[peer]
+	if d == Ingress {
+		dst = ev.eps[self]
+	}
+	selected := false
+	net := -1
+	var tierEnd *step
+	for k, p := range ev.set.policies {
+		sec := p.section(d)
+		if subj[k].Tri == No || (sec == nil && p.Problem == "") {
+			continue
+		}
+		selected = true
+		dv.Selecting = append(dv.Selecting, p.Label())
+		if tierEnd != nil && (p.Stage != StageCalico || p.Tier != tierEnd.policy.Tier) {
+			steps = append(steps, *tierEnd)
+			tierEnd = nil
+		}
+		if p.Problem != "" {
+			steps = append(steps, step{kind: stepProblem, policy: p, m: maybe(p.Ref.String() + ": " + p.Problem)})
+			continue
+		}
+		if p.Stage == StageNetwork {
+			if net < 0 {
+				net = len(steps)
+				steps = append(steps, step{kind: stepNetwork, deny: no, allow: no, isolate: no})
+			}
+			ns := &steps[net]
+			if sec.Isolates {
+				ns.isolate = orM(ns.isolate, subj[k])
+				ns.isol = append(ns.isol, p)
+			}
+			for r := range sec.Rules {
+				m := andM(subj[k], sec.Rules[r].Ports(port, dst), ev.peerMatch(self, peer, k, d, r), ev.selfMatch(self, &sec.Rules[r]))
+				if m.Tri == No {
+					continue
+				}
+				if m.Reason != "" {
+					m.Reason = p.Ref.String() + ": " + m.Reason
+				}
+				if sec.Rules[r].Action == ActionDeny {
+					ns.deny = orM(ns.deny, m)
+					ns.deniers = append(ns.deniers, p)
+				} else {
+					ns.allow = orM(ns.allow, m)
+					ns.allowers = append(ns.allowers, p)
+				}
+			}
+			continue
+		}
+		for r := range sec.Rules {
+			m := andM(subj[k], sec.Rules[r].Ports(port, dst), ev.peerMatch(self, peer, k, d, r), ev.selfMatch(self, &sec.Rules[r]))
+			if m.Tri == No {
+				continue
+			}
+			if m.Reason != "" {
+				m.Reason = p.Ref.String() + ": " + m.Reason
+			}
+			steps = append(steps, step{kind: stepRule, action: sec.Rules[r].Action, m: m, policy: p})
+		}
+		if p.Stage == StageCalico && sec.Isolates {
+			if tierEnd == nil {
+				tierEnd = &step{kind: stepTierEnd, action: calicoTierDefault(p), m: no, policy: p}
+			}
+			tierEnd.m = orM(tierEnd.m, subj[k])
+			tierEnd.deciders = append(tierEnd.deciders, p)
+		}
+	}
+	if tierEnd != nil {
+		steps = append(steps, *tierEnd)
+	}
+	ev.steps = steps
+	for i := range steps {
+		steps[i].pass = passTarget(steps, i)
+	}
+	o := ev.run(steps)
+	if len(ev.set.unread) > 0 {
+		o = o.union(outcome{mask: mAllow | mDeny, reasons: ev.set.unread})
+	}
+	dv.Verdict, dv.DecidedBy, dv.Unknown = o.result(selected)
+	return dv
+}
+
+// calicoTierDefault is the action at the end of a Calico policy's tier.
+func calicoTierDefault(p *Policy) Action {
+	if p.TierDefault != "" {
+		return p.TierDefault
+	}
+	return ActionDeny
+}
+
+// passTarget is where a Pass at step i goes: the admin tier and Antrea's tiers pass to the stages
+// after theirs, a Calico tier to its next tier, the baseline tier to the end.
+func passTarget(steps []step, i int) int {
+	p := steps[i].policy
+	if p == nil {
+		return i + 1
+	}
+	for j := i + 1; j < len(steps); j++ {
+		q := steps[j].policy
+		if steps[j].kind == stepNetwork {
+			if p.Stage < StageNetwork {
+				return j
+			}
+			continue
+		}
+		switch p.Stage {
+		case StageCalico:
+			if q.Stage != StageCalico || q.Tier != p.Tier {
+				return j
+			}
+			if steps[j].kind == stepTierEnd {
+				// passing skips the tier's default action too
+				return j + 1
+			}
+		case StageBaseline:
+		default:
+			if q.Stage > p.Stage {
+				return j
+			}
+		}
+	}
+	return len(steps)
+}
+
+// run evaluates the steps backwards: what is possible from step i on depends only on i.
+func (ev *Evaluator) run(steps []step) outcome {
+	// fast path: no step is undecided
+	if !slices.ContainsFunc(steps, func(s step) bool { return s.kind == stepProblem || s.m.Tri == Maybe || s.deny.Tri == Maybe || s.allow.Tri == Maybe || s.isolate.Tri == Maybe }) {
+		for i := 0; i < len(steps); {
+			s := &steps[i]
+			switch s.kind {
+			case stepNetwork:
+				switch {
+				case s.deny.Tri == Yes:
+					return decided(mDeny, s.deniers...)
+				case s.allow.Tri == Yes:
+					return decided(mAllow, s.allowers...)
+				case s.isolate.Tri == Yes:
+					return decided(mDeny, s.isol...)
+				}
+				i++
+				continue
+			case stepRule, stepTierEnd:
+				if s.m.Tri == Yes {
+					switch s.action {
+					case ActionAllow:
+						return decided(mAllow, s.deciderList()...)
+					case ActionDeny:
+						return decided(mDeny, s.deciderList()...)
+					case ActionPass:
+						i = s.pass
+						continue
+					}
+				}
+			}
+			i++
+		}
+		return outcome{mask: mEnd}
+	}
+	outs := slices.Grow(ev.outs[:0], len(steps)+1)[:len(steps)+1]
+	outs[len(steps)] = outcome{mask: mEnd}
+	for i := len(steps) - 1; i >= 0; i-- {
+		s := &steps[i]
+		next := outs[i+1]
+		switch s.kind {
+		case stepProblem:
+			outs[i] = outcome{mask: mAllow | mDeny, deciders: []*Policy{s.policy}}.union(next).because(s.m.Reason)
+		case stepNetwork:
+			// deny rules win, then allow rules, then isolation
+			o := next
+			if s.isolate.Tri != No {
+				iso := decided(mDeny, s.isol...)
+				if s.isolate.Tri == Yes {
+					o = iso
+				} else {
+					o = iso.union(o).because(s.isolate.Reason)
+				}
+			}
+			if s.allow.Tri != No {
+				al := decided(mAllow, s.allowers...)
+				if s.allow.Tri == Yes {
+					o = al
+				} else {
+					o = al.union(o).because(s.allow.Reason)
+				}
+			}
+			if s.deny.Tri != No {
+				de := decided(mDeny, s.deniers...)
+				if s.deny.Tri == Yes {
+					o = de
+				} else {
+					o = de.union(o).because(s.deny.Reason)
+				}
+			}
+			outs[i] = o
+		default:
+			var taken outcome
+			switch s.action {
+			case ActionAllow:
+				taken = decided(mAllow, s.deciderList()...)
+			case ActionDeny:
+				taken = decided(mDeny, s.deciderList()...)
+			case ActionPass:
+				taken = outs[s.pass]
+			default:
+				taken = next
+			}
+			switch s.m.Tri {
+			case Yes:
+				outs[i] = taken
+			case Maybe:
+				outs[i] = taken.union(next).because(s.m.Reason)
+			default:
+				outs[i] = next
+			}
+		}
+	}
+	ev.outs = outs
+	return outs[0]
+}
+
+func (s *step) deciderList() []*Policy {
+	if s.kind == stepTierEnd {
+		return s.deciders
+	}
+	return []*Policy{s.policy}
+}
+
+// result turns the possible outcomes into a verdict.
+func (o outcome) result(selected bool) (Result, []string, []string) {
+	var names []string
+	seen := map[*Policy]bool{}
+	for _, p := range o.deciders {
+		if !seen[p] {
+			seen[p] = true
+			names = append(names, p.Label())
+		}
+	}
+	switch {
+	case o.mask == mDeny:
+		return Denied, names, nil
+	case o.mask&mDeny == 0 && o.mask&mAllow != 0:
+		return Allowed, names, nil
+	case o.mask == mEnd:
+		if selected {
+			return Allowed, nil, nil
+		}
+		return NoPolicy, nil, nil
+	}
+	return Unknown, names, uniq(o.reasons)
+}
+
+// inf orders last what has no order.
+var inf = math.Inf(1)
