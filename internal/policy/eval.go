@@ -396,7 +396,9 @@ func passTarget(steps []step, i int) int {
 // run evaluates the steps backwards: what is possible from step i on depends only on i.
 func (ev *Evaluator) run(steps []step) outcome {
 	// fast path: no step is undecided
-	if !slices.ContainsFunc(steps, func(s step) bool { return s.kind == stepProblem || s.m.Tri == Maybe || s.deny.Tri == Maybe || s.allow.Tri == Maybe || s.isolate.Tri == Maybe }) {
+	if !slices.ContainsFunc(steps, func(s step) bool {
+		return s.kind == stepProblem || s.m.Tri == Maybe || s.deny.Tri == Maybe || s.allow.Tri == Maybe || s.isolate.Tri == Maybe
+	}) {
 		for i := 0; i < len(steps); {
 			s := &steps[i]
 			switch s.kind {

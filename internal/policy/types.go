@@ -138,9 +138,9 @@ type Matcher func(e *Endpoint) Match
 // PortMatcher decides whether the traffic's port (on dst, for named ports) is covered.
 type PortMatcher func(p Port, dst *Endpoint) Match
 
-func anyEndpoint(*Endpoint) Match    { return yes }
-func noEndpoint(*Endpoint) Match     { return no }
-func anyPort(Port, *Endpoint) Match  { return yes }
+func anyEndpoint(*Endpoint) Match   { return yes }
+func noEndpoint(*Endpoint) Match    { return no }
+func anyPort(Port, *Endpoint) Match { return yes }
 func unknownPeer(reason string) Matcher {
 	return func(*Endpoint) Match { return maybe(reason) }
 }
