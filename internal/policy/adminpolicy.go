@@ -67,8 +67,9 @@ func (adminNetworkPolicyKind) Name() string { return "AdminNetworkPolicy" }
 func (adminNetworkPolicyKind) Resources() []schema.GroupVersionResource {
 	return []schema.GroupVersionResource{policyAPIv1alpha1.WithResource("adminnetworkpolicies")}
 }
-func (adminNetworkPolicyKind) Namespaced() bool  { return false }
-func (adminNetworkPolicyKind) Aliases() []string { return []string{"anp"} }
+func (adminNetworkPolicyKind) ObjectKind() string { return "AdminNetworkPolicy" }
+func (adminNetworkPolicyKind) Namespaced() bool   { return false }
+func (adminNetworkPolicyKind) Aliases() []string  { return []string{"anp"} }
 func (k adminNetworkPolicyKind) Decode(obj *unstructured.Unstructured, _ *Env) []*Policy {
 	return []*Policy{decodeANP(k, obj, StageAdmin)}
 }
@@ -79,8 +80,9 @@ func (baselineAdminNetworkPolicyKind) Name() string { return "BaselineAdminNetwo
 func (baselineAdminNetworkPolicyKind) Resources() []schema.GroupVersionResource {
 	return []schema.GroupVersionResource{policyAPIv1alpha1.WithResource("baselineadminnetworkpolicies")}
 }
-func (baselineAdminNetworkPolicyKind) Namespaced() bool  { return false }
-func (baselineAdminNetworkPolicyKind) Aliases() []string { return []string{"banp"} }
+func (baselineAdminNetworkPolicyKind) ObjectKind() string { return "BaselineAdminNetworkPolicy" }
+func (baselineAdminNetworkPolicyKind) Namespaced() bool   { return false }
+func (baselineAdminNetworkPolicyKind) Aliases() []string  { return []string{"banp"} }
 func (k baselineAdminNetworkPolicyKind) Decode(obj *unstructured.Unstructured, _ *Env) []*Policy {
 	return []*Policy{decodeANP(k, obj, StageBaseline)}
 }
@@ -284,7 +286,8 @@ func (clusterNetworkPolicyKind) Name() string { return "ClusterNetworkPolicy" }
 func (clusterNetworkPolicyKind) Resources() []schema.GroupVersionResource {
 	return []schema.GroupVersionResource{policyAPIv1alpha2.WithResource("clusternetworkpolicies")}
 }
-func (clusterNetworkPolicyKind) Namespaced() bool { return false }
+func (clusterNetworkPolicyKind) ObjectKind() string { return "ClusterNetworkPolicy" }
+func (clusterNetworkPolicyKind) Namespaced() bool   { return false }
 func (clusterNetworkPolicyKind) Aliases() []string {
 	return []string{"clusternetworkpolicies.policy.networking.k8s.io"}
 }

@@ -100,6 +100,12 @@ func (k antreaKind) Resources() []schema.GroupVersionResource {
 	}
 	return []schema.GroupVersionResource{antreaV1beta1.WithResource("networkpolicies")}
 }
+func (k antreaKind) ObjectKind() string {
+	if k.cluster {
+		return "ClusterNetworkPolicy"
+	}
+	return "NetworkPolicy"
+}
 func (k antreaKind) Namespaced() bool { return !k.cluster }
 func (k antreaKind) Aliases() []string {
 	if k.cluster {

@@ -104,6 +104,12 @@ func (k calicoKind) Resources() []schema.GroupVersionResource {
 	}
 	return []schema.GroupVersionResource{calicoV3.WithResource(r), calicoCRDv1.WithResource(r)}
 }
+func (k calicoKind) ObjectKind() string {
+	if k.global {
+		return "GlobalNetworkPolicy"
+	}
+	return "NetworkPolicy"
+}
 func (k calicoKind) Namespaced() bool { return !k.global }
 func (k calicoKind) Aliases() []string {
 	if k.global {

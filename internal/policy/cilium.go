@@ -97,7 +97,8 @@ func (k ciliumKind) Resources() []schema.GroupVersionResource {
 	}
 	return []schema.GroupVersionResource{ciliumV2.WithResource("ciliumnetworkpolicies")}
 }
-func (k ciliumKind) Namespaced() bool { return !k.clusterwide }
+func (k ciliumKind) ObjectKind() string { return k.Name() }
+func (k ciliumKind) Namespaced() bool   { return !k.clusterwide }
 func (k ciliumKind) Aliases() []string {
 	if k.clusterwide {
 		return []string{"ccnp"}
@@ -352,7 +353,11 @@ func ciliumPeerSelector(ns string, sel *metav1.LabelSelector) (Matcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	restrict := ns != "" && !selectorReads(sel, ciliumNamespaceLabel)
+	// Cilium adds the policy's namespace unless the selector names a namespace or namespace labels
+	// (pkg/k8s/apis/cilium.io/utils/utils.go); a selector on reserved labels is left alone
+	restrict := ns != "" && !selectorReads(sel, func(k string) bool {
+		return k == ciliumNamespaceLabel || strings.HasPrefix(k, ciliumNSLabelsPrefix)
+	})
 	return func(e *Endpoint) Match {
 		if !e.IsPod || (restrict && e.Namespace != ns) {
 			return no
@@ -374,14 +379,14 @@ func ciliumKey(k string) (string, bool) {
 	return k, true
 }
 
-func selectorReads(sel *metav1.LabelSelector, key string) bool {
+func selectorReads(sel *metav1.LabelSelector, key func(string) bool) bool {
 	for k := range sel.MatchLabels {
-		if s, _ := ciliumKey(k); s == key {
+		if s, ok := ciliumKey(k); ok && key(s) {
 			return true
 		}
 	}
 	for _, r := range sel.MatchExpressions {
-		if s, _ := ciliumKey(r.Key); s == key {
+		if s, ok := ciliumKey(r.Key); ok && key(s) {
 			return true
 		}
 	}

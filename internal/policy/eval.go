@@ -81,12 +81,11 @@ const calicoNetworkPolicyOrder = 1000
 // default tier, so they move there.
 func NewSet(ps []*Policy, unread []string) *Set {
 	calico := slices.ContainsFunc(ps, func(p *Policy) bool { return p.Stage == StageCalico })
+	antrea := slices.ContainsFunc(ps, func(p *Policy) bool { return p.Stage == StageAntrea || p.Stage == StageBaseline && p.Tier == "baseline" })
 	s := &Set{unread: unread}
 	for _, p := range ps {
-		if calico && p.Stage == StageNetwork && p.Ref.Kind == KindNetworkPolicy {
-			q := *p
-			q.Stage, q.Tier, q.TierOrder, q.Order = StageCalico, "default", CalicoDefaultTierOrder, calicoNetworkPolicyOrder
-			p = &q
+		if q := placed(p, calico, antrea); q != nil {
+			p = q
 		}
 		s.policies = append(s.policies, p)
 	}
@@ -116,6 +115,36 @@ func NewSet(ps []*Policy, unread []string) *Set {
 		}
 	}
 	return s
+}
+
+// placed is where a plugin that has tiers of its own puts the upstream kinds, nil where they stay:
+//   - Calico holds NetworkPolicies in its default tier at order 1000, the admin tier in its tier
+//     "adminnetworkpolicy" (order 1000) and the baseline tier in "baselineadminnetworkpolicy"
+//     (order 10,000,000), both passing at their end (libcalico-go conversion, Calico's Tier
+//     reference);
+//   - Antrea applies its own tiers before the AdminNetworkPolicies and a ClusterNetworkPolicy's
+//     Admin tier at tier priority 220; its baseline tier before the upstream baseline tier
+//     (antrea docs/admin-network-policy.md, docs/cluster-network-policy.md).
+func placed(p *Policy, calico, antrea bool) *Policy {
+	q := *p
+	switch {
+	case calico && p.Stage == StageNetwork && p.Ref.Kind == KindNetworkPolicy:
+		q.Stage, q.Tier, q.TierOrder, q.Order = StageCalico, "default", CalicoDefaultTierOrder, calicoNetworkPolicyOrder
+	case calico && p.Stage == StageAdmin:
+		q.Stage, q.Tier, q.TierOrder, q.TierDefault = StageCalico, "adminnetworkpolicy", 1_000, ActionPass
+	case calico && p.Stage == StageBaseline && p.Tier == "":
+		q.Stage, q.Tier, q.TierOrder, q.TierDefault = StageCalico, "baselineadminnetworkpolicy", 10_000_000, ActionPass
+	case antrea && p.Stage == StageAdmin && p.Ref.Kind == "ClusterNetworkPolicy":
+		q.Stage, q.Tier, q.TierOrder = StageAntrea, "admin", 220
+	case antrea && p.Stage == StageAdmin:
+		q.Stage, q.Tier, q.TierOrder = StageAntrea, "adminnetworkpolicy", 250.5
+	case p.Stage == StageBaseline && p.Tier == "":
+		// after Antrea's baseline tier (priority 253)
+		q.TierOrder = 1_000
+	default:
+		return nil
+	}
+	return &q
 }
 
 // Policies are the set's policies in the order they apply.
@@ -166,12 +195,14 @@ func (ev *Evaluator) peerMatch(self, i, policy int, d Direction, rule int) Match
 	}
 	p := ev.set.policies[policy]
 	idx := ev.set.ruleBase[policy] + rule
-	r := &p.Ingress.Rules
+	var r *[]Rule
 	if d == Egress {
 		if p.Ingress != nil {
 			idx += len(p.Ingress.Rules)
 		}
 		r = &p.Egress.Rules
+	} else {
+		r = &p.Ingress.Rules
 	}
 	if pair := (*r)[rule].Pair; pair != nil {
 		return pair(ev.eps[self], ev.eps[i])

@@ -21,6 +21,8 @@ type Kind interface {
 	// Resources are the API resources serving the kind, preferred first: the first one discovery
 	// shows is read.
 	Resources() []schema.GroupVersionResource
+	// ObjectKind is the kind objects of it carry in their "kind" field.
+	ObjectKind() string
 	// Namespaced reports whether the kind's objects live in namespaces.
 	Namespaced() bool
 	// Aliases are the other names users give the kind on the command line (resource names, short
@@ -74,6 +76,25 @@ func KindFor(name string) (Kind, bool) {
 		}
 		for _, r := range k.Resources() {
 			if r.Resource == n || r.Resource+"."+r.Group == n {
+				return k, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// KindOf finds the kind of an object by its apiVersion and kind.
+func KindOf(apiVersion, kind string) (Kind, bool) {
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return nil, false
+	}
+	for _, k := range Kinds() {
+		if k.ObjectKind() != kind {
+			continue
+		}
+		for _, r := range k.Resources() {
+			if r.Group == gv.Group {
 				return k, true
 			}
 		}

@@ -18,8 +18,9 @@ func (networkPolicyKind) Name() string { return KindNetworkPolicy }
 func (networkPolicyKind) Resources() []schema.GroupVersionResource {
 	return []schema.GroupVersionResource{networkingv1.SchemeGroupVersion.WithResource("networkpolicies")}
 }
-func (networkPolicyKind) Namespaced() bool  { return true }
-func (networkPolicyKind) Aliases() []string { return []string{"netpol", "networkpolicies"} }
+func (networkPolicyKind) ObjectKind() string { return KindNetworkPolicy }
+func (networkPolicyKind) Namespaced() bool   { return true }
+func (networkPolicyKind) Aliases() []string  { return []string{"netpol", "networkpolicies"} }
 
 func (k networkPolicyKind) Decode(obj *unstructured.Unstructured, _ *Env) []*Policy {
 	var np networkingv1.NetworkPolicy
