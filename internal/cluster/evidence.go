@@ -21,6 +21,10 @@ type Evidence struct {
 	// MaxBlocksPerHost is Calico's IPAMConfig limit on the blocks one node may claim (0: none).
 	MaxBlocksPerHost int                    `json:"maxBlocksPerHost,omitempty"`
 	CiliumNodes      map[string]*CiliumNode `json:"-"`
+	// DiscoveryFailed says why API discovery failed as a whole, "" when it worked; FailedGroups
+	// are the group versions it could not list, with why.
+	DiscoveryFailed string            `json:"-"`
+	FailedGroups    map[string]string `json:"-"`
 	ServiceCIDRs     []ServiceCIDR          `json:"serviceCIDRs,omitempty"`
 	// KubernetesServiceIP is the ClusterIP of Service default/kubernetes.
 	KubernetesServiceIP netip.Addr `json:"kubernetesServiceIP,omitzero"`
@@ -166,6 +170,18 @@ func gvrKey(g schema.GroupVersionResource) string {
 
 // Offers reports whether discovery showed the resource.
 func (e *Evidence) Offers(g schema.GroupVersionResource) bool { return e.Resources[gvrKey(g)] }
+
+// Served reports whether discovery showed the resource, or why that cannot be told (discovery
+// failed, or failed for the resource's group version).
+func (e *Evidence) Served(g schema.GroupVersionResource) (bool, string) {
+	if e.DiscoveryFailed != "" {
+		return false, e.DiscoveryFailed
+	}
+	if why, ok := e.FailedGroups[g.GroupVersion().String()]; ok {
+		return false, why
+	}
+	return e.Offers(g), ""
+}
 
 // knownDaemonSets are the DaemonSet names that tell of a network plugin or of kube-proxy.
 var knownDaemonSets = map[string]bool{

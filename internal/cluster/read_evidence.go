@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -12,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/yaml"
 )
 
@@ -40,7 +42,15 @@ func (g *gatherer) discover(ctx context.Context, ev *Evidence) {
 	_, lists, err := g.discovery.ServerGroupsAndResources()
 	if err != nil && len(lists) == 0 {
 		ev.Unknown = append(ev.Unknown, fmt.Sprintf("API discovery: %v", err))
+		ev.DiscoveryFailed = "API discovery failed: " + reason(err)
 		return
+	}
+	var failed *discovery.ErrGroupDiscoveryFailed
+	if errors.As(err, &failed) {
+		ev.FailedGroups = map[string]string{}
+		for gv, e := range failed.Groups {
+			ev.FailedGroups[gv.String()] = "discovery of " + gv.String() + " failed: " + reason(e)
+		}
 	}
 	for _, l := range lists {
 		for _, r := range l.APIResources {

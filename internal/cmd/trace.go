@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podnet/kubectl-podnet/internal/cluster"
+	"github.com/podnet/kubectl-podnet/internal/policy"
 	"github.com/podnet/kubectl-podnet/internal/probe"
 	"github.com/podnet/kubectl-podnet/internal/render"
 	"github.com/podnet/kubectl-podnet/internal/report"
@@ -34,7 +35,7 @@ type TraceOptions struct {
 	// AllPods traces from or to each running pod of a workload end, not one.
 	AllPods bool
 
-	port trace.Port
+	port policy.Port
 
 	src, dst string
 	// planned are the probe objects of --dry-run
@@ -108,7 +109,7 @@ func (o *TraceOptions) Validate() error {
 		if err != nil || n < 1 || n > 65535 {
 			return fmt.Errorf("--port %q: give a port number from 1 to 65535, optionally /tcp, /udp or /sctp", o.Port)
 		}
-		o.port = trace.Port{Number: int32(n), Protocol: corev1.ProtocolTCP}
+		o.port = policy.Port{Number: int32(n), Protocol: corev1.ProtocolTCP}
 		switch strings.ToLower(proto) {
 		case "", "tcp":
 		case "udp":
@@ -295,8 +296,7 @@ func (o *TraceOptions) trace(ctx context.Context, srcArg, dstArg string) (*trace
 	}
 	if o.Port != "" {
 		p.Port = o.Port
-		v, notes := o.policyVerdict(ctx, src, dst, srcPod, dstPod, nodes[src.Node].Model().Policy(ev))
-		notes = append(notes, ownPolicyKinds(ev)...)
+		v, notes := o.policyVerdict(ctx, ev, src, dst, srcPod, dstPod, nodes[src.Node].Model().Policy(ev))
 		p.Policy = v
 		p.Notes = append(p.Notes, notes...)
 	} else {

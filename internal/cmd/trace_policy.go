@@ -3,74 +3,112 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podnet/kubectl-podnet/internal/cluster"
 	"github.com/podnet/kubectl-podnet/internal/netmodel"
+	"github.com/podnet/kubectl-podnet/internal/policy"
 	"github.com/podnet/kubectl-podnet/internal/trace"
 )
 
-// ownPolicyKinds notes the policy kinds of the network plugins' own that the cluster has: the
-// verdict covers upstream NetworkPolicy only.
-func ownPolicyKinds(ev *cluster.Evidence) []string {
-	var have []string
-	for _, m := range netmodel.Models() {
-		for _, g := range m.PolicyKinds() {
-			if ev.Offers(g) {
-				have = append(have, g.Resource+"."+g.Group)
-			}
-		}
-	}
-	if len(have) == 0 {
-		return nil
-	}
-	return []string{fmt.Sprintf("the cluster also has policy kinds of its network plugin (%s): the verdict above covers upstream NetworkPolicy only", strings.Join(have, ", "))}
-}
-
-// policyVerdict reads the NetworkPolicies of the two namespaces and the namespaces' labels, and
-// applies them to the traffic.
-func (o *TraceOptions) policyVerdict(ctx context.Context, src, dst trace.Endpoint, srcPod, dstPod *corev1.Pod, enforced netmodel.Enforcement) (*trace.PolicyVerdict, []string) {
+// policyVerdict reads the policies that can apply to the traffic (the namespaced kinds of the two
+// pods' namespaces, every cluster-scoped kind) and the namespaces' labels, and applies them.
+func (o *TraceOptions) policyVerdict(ctx context.Context, ev *cluster.Evidence, src, dst trace.Endpoint, srcPod, dstPod *corev1.Pod, enforced netmodel.Enforcement) (*trace.PolicyVerdict, []string) {
 	var notes []string
-	var policies []networkingv1.NetworkPolicy
+	namespaces := []string{}
 	nsLabels := map[string]map[string]string{}
-	seen := map[string]bool{}
 	for _, p := range []*corev1.Pod{srcPod, dstPod} {
-		if p == nil || p.Spec.HostNetwork || seen[p.Namespace] {
+		if p == nil || p.Spec.HostNetwork || slicesContains(namespaces, p.Namespace) {
 			continue
 		}
-		seen[p.Namespace] = true
-		list, err := o.clients.Kube.NetworkingV1().NetworkPolicies(p.Namespace).List(ctx, metav1.ListOptions{})
+		namespaces = append(namespaces, p.Namespace)
+		ns, err := o.clients.Kube.CoreV1().Namespaces().Get(ctx, p.Namespace, metav1.GetOptions{})
 		if err != nil {
-			notes = append(notes, fmt.Sprintf("cannot read the NetworkPolicies of namespace %s (%s): the verdict ignores them", p.Namespace, cluster.Reason(err)))
-		} else {
-			policies = append(policies, list.Items...)
+			notes = append(notes, fmt.Sprintf("cannot read namespace %s (%s): selectors on its labels are undecided", p.Namespace, cluster.Reason(err)))
+			continue
 		}
-		if ns, err := o.clients.Kube.CoreV1().Namespaces().Get(ctx, p.Namespace, metav1.GetOptions{}); err == nil {
-			nsLabels[p.Namespace] = ns.Labels
-		}
+		nsLabels[p.Namespace] = ns.Labels
 	}
-	peer := func(e trace.Endpoint, p *corev1.Pod) trace.PolicyPeer {
-		pp := trace.PolicyPeer{IP: e.IP}
-		if p != nil && !p.Spec.HostNetwork {
-			pp.IsPod, pp.Namespace, pp.Labels = true, p.Namespace, p.Labels
-			pp.Ports = map[string]corev1.ContainerPort{}
-			for _, c := range p.Spec.Containers {
-				for _, cp := range c.Ports {
-					if cp.Name != "" {
-						pp.Ports[cp.Name] = cp
-					}
-				}
+	snap := policy.Read(ctx, policy.Source{Kube: o.clients.Kube, Dynamic: o.clients.Dynamic, Served: ev.Served}, namespaces)
+	v := trace.PolicyVerdict{Enforced: enforced}
+	v.Verdict = snap.Set().Verdict(policyEndpoint(src, srcPod, nsLabels), policyEndpoint(dst, dstPod, nsLabels), o.port)
+	if n := len(snap.Objects); n > 0 && v.Enforced.State == netmodel.NotEnforced {
+		notes = append(notes, fmt.Sprintf("%d policy objects could apply to these pods but %s", n, v.Enforced.Reason))
+	}
+	notes = append(notes, foreignPolicyNotes(snap, enforced)...)
+	return &v, notes
+}
+
+// policyEndpoint is a trace endpoint as policies see it: a pod on the pod network with its labels,
+// service account, named ports and namespace labels, or an address.
+func policyEndpoint(e trace.Endpoint, p *corev1.Pod, nsLabels map[string]map[string]string) *policy.Endpoint {
+	pe := &policy.Endpoint{IP: e.IP, Node: e.Kind == "node" || e.HostNetwork}
+	if p == nil || p.Spec.HostNetwork {
+		return pe
+	}
+	pe.IsPod, pe.Namespace, pe.Labels, pe.ServiceAccount = true, p.Namespace, p.Labels, p.Spec.ServiceAccountName
+	if pe.ServiceAccount == "" {
+		pe.ServiceAccount = "default"
+	}
+	pe.NSLabels, pe.NSLabelsKnown = nsLabels[p.Namespace]
+	pe.Ports = namedPorts(p)
+	return pe
+}
+
+// namedPorts are a pod's named container ports.
+func namedPorts(p *corev1.Pod) map[string]corev1.ContainerPort {
+	out := map[string]corev1.ContainerPort{}
+	for _, c := range p.Spec.Containers {
+		for _, cp := range c.Ports {
+			if cp.Name != "" {
+				out[cp.Name] = cp
 			}
 		}
-		return pp
 	}
-	v := trace.Verdict(peer(src, srcPod), peer(dst, dstPod), o.port, policies, nsLabels, enforced)
-	if len(policies) > 0 && v.Enforced.State == netmodel.NotEnforced {
-		notes = append(notes, fmt.Sprintf("%d NetworkPolicies exist in these namespaces but %s", len(policies), v.Enforced.Reason))
+	return out
+}
+
+// foreignPolicyNotes names the plugin policy kinds present that the cluster's network plugin is
+// not the one to enforce.
+func foreignPolicyNotes(snap *policy.Snapshot, enforced netmodel.Enforcement) []string {
+	var notes []string
+	counts := snap.Counts()
+	var kinds []string
+	for k := range counts {
+		kinds = append(kinds, k)
 	}
-	return &v, notes
+	sort.Strings(kinds)
+	for _, k := range kinds {
+		owner := policyKindOwner(snap.Served[k].Group)
+		if owner == "" || enforced.State != netmodel.Enforced || strings.Contains(enforced.Reason, string(owner)) {
+			continue
+		}
+		notes = append(notes, fmt.Sprintf("%d %s objects exist but the network plugin is %s, not %s: the verdict counts them though nothing may enforce them", counts[k], k, enforced.Reason, owner))
+	}
+	return notes
+}
+
+// policyKindOwner is the model whose own policy kinds the API group holds.
+func policyKindOwner(group string) netmodel.Name {
+	for _, m := range netmodel.Models() {
+		for _, g := range m.PolicyKinds() {
+			if g.Group == group {
+				return m.Name()
+			}
+		}
+	}
+	return ""
+}
+
+func slicesContains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/podnet/kubectl-podnet/internal/netmodel"
+	"github.com/podnet/kubectl-podnet/internal/policy"
 	"github.com/podnet/kubectl-podnet/internal/probe"
 	"github.com/podnet/kubectl-podnet/internal/render"
 	"github.com/podnet/kubectl-podnet/internal/trace"
@@ -153,7 +154,7 @@ func connectCheck(p *trace.Path, ob *trace.Observation, from string, mismatches 
 	}
 	r := ob.Result.Connect
 	c.To, c.Result, c.Output = r.To, r.Result, r.Output
-	denied := p.Policy != nil && p.Policy.Verdict == trace.Denied && p.Policy.Enforced.State != netmodel.NotEnforced
+	denied := p.Policy != nil && p.Policy.Verdict.Verdict == policy.Denied && p.Policy.Enforced.State != netmodel.NotEnforced
 	switch r.Result {
 	case probe.Refused:
 		c.Cause = "the path works but nothing listens there: the destination has no socket on that port"

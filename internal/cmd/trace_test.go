@@ -67,14 +67,14 @@ func TestTracePolicyVerdict(t *testing.T) {
 	for _, want := range []string{
 		"network policy for port 80: denied\n",
 		"  egress of pod/shop/web-1: no policy\n",
-		"  ingress of pod/shop/web-3: denied: selected by shop/deny-all, none of which allows it\n",
+		"  ingress of pod/shop/web-3: denied by NetworkPolicy/shop/deny-all (network-policy)\n",
 		"  enforced: no: flannel alone does not enforce NetworkPolicy",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
 	}
-	if want := "note: 1 NetworkPolicies exist in these namespaces but flannel alone does not enforce NetworkPolicy"; !strings.Contains(errOut, want) {
+	if want := "note: 1 policy objects could apply to these pods but flannel alone does not enforce NetworkPolicy"; !strings.Contains(errOut, want) {
 		t.Errorf("stderr lacks %q:\n%s", want, errOut)
 	}
 	if _, _, err := runCmd(t, flannelCluster(), "trace", "shop/web-1", "shop/web-3", "--port", "80/icmp"); err == nil || !strings.Contains(err.Error(), "the protocol must be tcp, udp or sctp") {

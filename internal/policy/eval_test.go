@@ -97,6 +97,34 @@ spec:
   podSelector: {}
   ingress: [{ports: [{port: http}]}]
 `, src: pod("prod/app=a", prod), dst: pod("prod/app=web", prod), port: tcp(8080), want: Allowed},
+		{name: "ipBlock except", doc: "k8s IPBlock: except carves addresses out of the CIDR",
+			policies: `
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-egress, namespace: prod}
+spec:
+  podSelector: {matchLabels: {app: a}}
+  policyTypes: [Egress]
+  egress: [{to: [{ipBlock: {cidr: 10.244.0.0/16, except: [10.244.1.0/24]}}]}]
+`, src: pod("prod/app=a", prod), dst: pod("prod/app=web@10.244.1.7", prod), want: Denied},
+		{name: "port range", doc: "k8s NetworkPolicyPort endPort: the range is inclusive",
+			policies: `
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: range, namespace: prod}
+spec:
+  podSelector: {}
+  ingress: [{ports: [{protocol: TCP, port: 5000, endPort: 6000}]}]
+`, src: pod("prod/app=a", prod), dst: pod("prod/app=web", prod), port: tcp(6000), want: Allowed},
+		{name: "port range, other protocol", doc: "k8s NetworkPolicyPort: the protocol must match",
+			policies: `
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: range, namespace: prod}
+spec:
+  podSelector: {}
+  ingress: [{ports: [{protocol: TCP, port: 5000, endPort: 6000}]}]
+`, src: pod("prod/app=a", prod), dst: pod("prod/app=web", prod), port: Port{Number: 5432, Protocol: "UDP"}, want: Denied},
 		{name: "egress isolation of the source", doc: "k8s Network Policies: egress isolation applies to the source pod",
 			policies: `
 apiVersion: networking.k8s.io/v1

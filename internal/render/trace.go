@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/podnet/kubectl-podnet/internal/policy"
 	"github.com/podnet/kubectl-podnet/internal/probe"
 	"github.com/podnet/kubectl-podnet/internal/trace"
 )
@@ -43,12 +44,14 @@ func Trace(w io.Writer, p *trace.Path, o TableOptions) error {
 		}
 	}
 	if v := p.Policy; v != nil {
-		verdict := string(v.Verdict)
-		switch v.Verdict {
-		case trace.Denied:
+		verdict := string(v.Verdict.Verdict)
+		switch v.Verdict.Verdict {
+		case policy.Denied:
 			verdict = pal.Bad(verdict)
-		case trace.Allowed:
+		case policy.Allowed:
 			verdict = pal.Good(verdict)
+		case policy.Unknown:
+			verdict = pal.Warn(verdict)
 		}
 		fmt.Fprintf(&b, "\nnetwork policy for port %s: %s\n", p.Port, verdict)
 		fmt.Fprintf(&b, "  egress of %s: %s%s\n", p.Src, v.Egress.Verdict, policyNames(v.Egress))
@@ -69,12 +72,19 @@ func encapPort(e *trace.Encap) string {
 	return ""
 }
 
-func policyNames(d trace.Direction) string {
+// policyNames says which policies decided a direction, or why it is unknown.
+func policyNames(d policy.DirectionVerdict) string {
 	switch {
-	case len(d.Allowing) > 0:
-		return " by " + strings.Join(d.Allowing, ", ")
+	case d.Verdict == policy.Unknown:
+		s := ": " + strings.Join(d.Unknown, "; ")
+		if len(d.DecidedBy) > 0 {
+			s += " (could be decided by " + strings.Join(d.DecidedBy, ", ") + ")"
+		}
+		return s
+	case len(d.DecidedBy) > 0:
+		return " by " + strings.Join(d.DecidedBy, ", ")
 	case len(d.Selecting) > 0:
-		return ": selected by " + strings.Join(d.Selecting, ", ") + ", none of which allows it"
+		return " (selected by " + strings.Join(d.Selecting, ", ") + "; none decides)"
 	}
 	return ""
 }
