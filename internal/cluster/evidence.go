@@ -25,7 +25,7 @@ type Evidence struct {
 	// are the group versions it could not list, with why.
 	DiscoveryFailed string            `json:"-"`
 	FailedGroups    map[string]string `json:"-"`
-	ServiceCIDRs     []ServiceCIDR          `json:"serviceCIDRs,omitempty"`
+	ServiceCIDRs    []ServiceCIDR     `json:"serviceCIDRs,omitempty"`
 	// KubernetesServiceIP is the ClusterIP of Service default/kubernetes.
 	KubernetesServiceIP netip.Addr `json:"kubernetesServiceIP,omitzero"`
 	// CIDRNotAvailable maps a node name to the message of its CIDRNotAvailable event.

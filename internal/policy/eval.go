@@ -81,7 +81,9 @@ const calicoNetworkPolicyOrder = 1000
 // default tier, so they move there.
 func NewSet(ps []*Policy, unread []string) *Set {
 	calico := slices.ContainsFunc(ps, func(p *Policy) bool { return p.Stage == StageCalico })
-	antrea := slices.ContainsFunc(ps, func(p *Policy) bool { return p.Stage == StageAntrea || p.Stage == StageBaseline && p.Tier == "baseline" })
+	antrea := slices.ContainsFunc(ps, func(p *Policy) bool {
+		return p.Stage == StageAntrea || p.Stage == StageBaseline && p.Tier == "baseline"
+	})
 	s := &Set{unread: unread}
 	for _, p := range ps {
 		if q := placed(p, calico, antrea); q != nil {
