@@ -108,6 +108,7 @@ func NewSet(ps []*Policy, unread []string) *Set {
 		return a.Ref.String() < b.Ref.String()
 	})
 	for _, p := range s.policies {
+		p.label = p.makeLabel()
 		s.ruleBase = append(s.ruleBase, s.rules)
 		if p.Ingress != nil {
 			s.rules += len(p.Ingress.Rules)
@@ -161,7 +162,8 @@ func (s *Set) Verdict(src, dst *Endpoint, port Port) Verdict {
 // and which rule peers match it, so that a matrix costs one selector evaluation per endpoint and
 // rule.
 func (s *Set) Evaluator(eps []*Endpoint) *Evaluator {
-	return &Evaluator{set: s, eps: eps, subject: make([][]Match, len(eps)), peer: make([][]Match, len(eps))}
+	return &Evaluator{set: s, eps: eps, subject: make([][]Match, len(eps)), peer: make([][]Match, len(eps)),
+		selIn: make([]*selection, len(eps)), selOut: make([]*selection, len(eps))}
 }
 
 // Evaluator is a Set bound to endpoints, with its caches. It is not safe for concurrent use.
@@ -169,6 +171,8 @@ type Evaluator struct {
 	set     *Set
 	eps     []*Endpoint
 	subject [][]Match // [endpoint][policy]
+	// selIn and selOut are the policies selecting each endpoint for ingress and egress.
+	selIn, selOut []*selection
 	peer    [][]Match // [endpoint][rule]
 	steps   []step
 	outs    []outcome
@@ -186,6 +190,32 @@ func (ev *Evaluator) subjects(i int) []Match {
 		ev.subject[i] = ms
 	}
 	return ev.subject[i]
+}
+
+// selection is the policies that select an endpoint in a direction (or may).
+type selection struct {
+	idx    []int
+	labels []string
+}
+
+func (ev *Evaluator) selecting(i int, d Direction) *selection {
+	cache := ev.selIn
+	if d == Egress {
+		cache = ev.selOut
+	}
+	if cache[i] == nil {
+		subj := ev.subjects(i)
+		s := &selection{}
+		for k, p := range ev.set.policies {
+			if subj[k].Tri == No || (p.section(d) == nil && p.Problem == "") {
+				continue
+			}
+			s.idx = append(s.idx, k)
+			s.labels = append(s.labels, p.Label())
+		}
+		cache[i] = s
+	}
+	return cache[i]
 }
 
 func (ev *Evaluator) peerMatch(self, i, policy int, d Direction, rule int) Match {
@@ -300,21 +330,19 @@ func (ev *Evaluator) direction(self, peer int, d Direction, port Port) Direction
 		return dv
 	}
 	subj := ev.subjects(self)
+	sel := ev.selecting(self, d)
+	dv.Selecting = sel.labels
 	steps := ev.steps[:0]
 	dst := ev.eps[peer]
 	if d == Ingress {
 		dst = ev.eps[self]
 	}
-	selected := false
+	selected := len(sel.idx) > 0
 	net := -1
 	var tierEnd *step
-	for k, p := range ev.set.policies {
+	for _, k := range sel.idx {
+		p := ev.set.policies[k]
 		sec := p.section(d)
-		if subj[k].Tri == No || (sec == nil && p.Problem == "") {
-			continue
-		}
-		selected = true
-		dv.Selecting = append(dv.Selecting, p.Label())
 		if tierEnd != nil && (p.Stage != StageCalico || p.Tier != tierEnd.policy.Tier) {
 			steps = append(steps, *tierEnd)
 			tierEnd = nil
@@ -535,10 +563,8 @@ func (s *step) deciderList() []*Policy {
 // result turns the possible outcomes into a verdict.
 func (o outcome) result(selected bool) (Result, []string, []string) {
 	var names []string
-	seen := map[*Policy]bool{}
-	for _, p := range o.deciders {
-		if !seen[p] {
-			seen[p] = true
+	for i, p := range o.deciders {
+		if !slices.Contains(o.deciders[:i], p) {
 			names = append(names, p.Label())
 		}
 	}
@@ -558,3 +584,28 @@ func (o outcome) result(selected bool) (Result, []string, []string) {
 
 // inf orders last what has no order.
 var inf = math.Inf(1)
+
+// Signature appends to buf what every policy can see of the endpoint: whether each policy selects
+// it and whether each rule's peer matches it. Endpoints of one namespace with the same named
+// ports and the same signature get the same verdicts from the set, so a matrix can group them.
+func (s *Set) Signature(e *Endpoint, buf []byte) []byte {
+	for _, p := range s.policies {
+		m := p.Subject(e)
+		buf = append(buf, byte(m.Tri))
+		for _, sec := range []*Section{p.Ingress, p.Egress} {
+			if sec == nil {
+				continue
+			}
+			for _, r := range sec.Rules {
+				if r.Pair != nil {
+					continue // depends on the namespace, which the caller's key holds
+				}
+				buf = append(buf, byte(r.Peer(e).Tri))
+				if r.Self != nil {
+					buf = append(buf, byte(r.Self(e).Tri))
+				}
+			}
+		}
+	}
+	return buf
+}

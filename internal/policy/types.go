@@ -248,6 +248,8 @@ type Policy struct {
 	// Problem, when set, is why the policy cannot be evaluated at all: any verdict on an endpoint
 	// it may apply to is unknown.
 	Problem string
+
+	label string
 }
 
 func (p *Policy) section(d Direction) *Section {
@@ -259,6 +261,13 @@ func (p *Policy) section(d Direction) *Section {
 
 // Label returns the policy as the verdict lists it: "Kind/ns/name (tier)".
 func (p *Policy) Label() string {
+	if p.label != "" {
+		return p.label
+	}
+	return p.makeLabel()
+}
+
+func (p *Policy) makeLabel() string {
 	s := p.Ref.String()
 	if p.Tier != "" {
 		return s + " (" + p.Stage.String() + " tier " + p.Tier + ")"
