@@ -173,9 +173,9 @@ type Evaluator struct {
 	subject [][]Match // [endpoint][policy]
 	// selIn and selOut are the policies selecting each endpoint for ingress and egress.
 	selIn, selOut []*selection
-	peer    [][]Match // [endpoint][rule]
-	steps   []step
-	outs    []outcome
+	peer          [][]Match // [endpoint][rule]
+	steps         []step
+	outs          []outcome
 }
 
 func (ev *Evaluator) subjects(i int) []Match {

@@ -10,7 +10,9 @@ import (
 
 // testMatrix has three groups of real-length names, two ports and every verdict.
 func testMatrix() *report.PolicyMatrix {
-	side := func(v policy.Result, by ...string) *report.MatrixSide { return &report.MatrixSide{Verdict: v, DecidedBy: by} }
+	side := func(v policy.Result, by ...string) *report.MatrixSide {
+		return &report.MatrixSide{Verdict: v, DecidedBy: by}
+	}
 	none := side(policy.NoPolicy)
 	np := "NetworkPolicy/payments-production/postgres-from-ledger (network-policy)"
 	unknown := &report.MatrixSide{Verdict: policy.Unknown, Unknown: []string{"CiliumNetworkPolicy/payments-production/l7: an L7 rule (HTTP, DNS, Kafka, TLS) decides per request on this port"}}
