@@ -21,7 +21,8 @@ const (
 // exitCodesHelp ends every command's help.
 const exitCodesHelp = `Exit codes: 0 ok; 1 error (bad input, the API unreachable or refusing); 2 a threshold crossed or a
 finding the command exists to flag (cidr-usage --fail-at or a --plan-nodes that does not fit; dns
-and summary when cluster DNS is broken, dns --lookup failing); 3 the live check (trace --probe,
+and summary when cluster DNS is broken, dns --lookup failing, policy matrix --with/--without breaking
+a client -> Service connection); 3 the live check (trace --probe,
 --connect) disagrees with the model; 4 the answer is incomplete: a read it needs failed (what could
 be read is printed).`
 

@@ -363,15 +363,16 @@ func groupPods(pods []MatrixPod, eps []*policy.Endpoint, sets ...*policy.Set) ([
 		}
 	}
 	for g := range groups {
-		groups[g].Name = groupName(pods, groups[g].Pods, groupOf, g)
+		groups[g].Name = groupName(pods, groups[g], groupOf)
 		sort.Strings(groups[g].Pods)
 	}
 	return groups, groupOf, reps
 }
 
 // groupName names a group by its pods' workload: one workload, its name; several, the first and
-// how many more; bare pods, the first pod's name.
-func groupName(pods []MatrixPod, members []string, groupOf []int, g int) string {
+// how many more; one bare pod, its name; several, their common labels.
+func groupName(pods []MatrixPod, grp MatrixGroup, groupOf []int) string {
+	g, members := grp.ID, grp.Pods
 	var workloads []string
 	bare := ""
 	for i := range pods {
@@ -390,10 +391,15 @@ func groupName(pods []MatrixPod, members []string, groupOf []int, g int) string 
 	case len(workloads) == 1 && bare == "":
 		return workloads[0]
 	case len(workloads) == 0:
-		if len(members) == 1 {
+		if len(members) == 1 || len(grp.Labels) == 0 {
 			return bare
 		}
-		return bare + " +" + fmt.Sprint(len(members)-1)
+		keys := sortedKeys(grp.Labels)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = k + "=" + grp.Labels[k]
+		}
+		return strings.Join(parts, ",")
 	}
 	first := workloads[0]
 	if first == "" {
