@@ -18,7 +18,7 @@ import (
 
 func shopPod(name, app, ip string, port int32) *corev1.Pod {
 	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name, Labels: map[string]string{"app": app}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Ports: []corev1.ContainerPort{{Name: "main", ContainerPort: port}}}}},
+		Spec:   corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Ports: []corev1.ContainerPort{{Name: "main", ContainerPort: port}}}}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip}}
 }
 
