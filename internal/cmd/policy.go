@@ -361,7 +361,7 @@ func (o *PolicyMatrixOptions) print(m *report.PolicyMatrix) error {
 		if m.WhatIf != nil {
 			return o.printer.Print(o.Streams.Out, render.Printable{Report: m, Kind: "change", Items: m.WhatIf.Changes})
 		}
-		return o.printer.Print(o.Streams.Out, render.Printable{Report: m, Kind: "cell", Items: m.Cells})
+		return o.printer.Print(o.Streams.Out, render.Printable{Report: m, Kind: "cell", Items: m.Cells()})
 	}
 	opts := render.TableOptions{NoHeaders: o.NoHeaders, Palette: render.NewPalette(o.Streams.Out, o.Color)}
 	if m.WhatIf != nil {

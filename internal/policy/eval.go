@@ -109,6 +109,7 @@ func NewSet(ps []*Policy, unread []string) *Set {
 	})
 	for _, p := range s.policies {
 		p.label = p.makeLabel()
+		p.label1 = []string{p.label}
 		s.ruleBase = append(s.ruleBase, s.rules)
 		if p.Ingress != nil {
 			s.rules += len(p.Ingress.Rules)
@@ -280,6 +281,8 @@ const (
 )
 
 type step struct {
+	// one holds the rule's policy as a slice without allocating
+	one    [1]*Policy
 	kind   stepKind
 	action Action
 	m      Match
@@ -557,15 +560,21 @@ func (s *step) deciderList() []*Policy {
 	if s.kind == stepTierEnd {
 		return s.deciders
 	}
-	return []*Policy{s.policy}
+	s.one[0] = s.policy
+	return s.one[:]
 }
 
 // result turns the possible outcomes into a verdict.
 func (o outcome) result(selected bool) (Result, []string, []string) {
 	var names []string
-	for i, p := range o.deciders {
-		if !slices.Contains(o.deciders[:i], p) {
-			names = append(names, p.Label())
+	switch {
+	case len(o.deciders) == 1 && o.deciders[0].label1 != nil:
+		names = o.deciders[0].label1
+	default:
+		for i, p := range o.deciders {
+			if !slices.Contains(o.deciders[:i], p) {
+				names = append(names, p.Label())
+			}
 		}
 	}
 	switch {

@@ -250,6 +250,8 @@ type Policy struct {
 	Problem string
 
 	label string
+	// label1 is the label as a one-element list, shared by every verdict it alone decides
+	label1 []string
 }
 
 func (p *Policy) section(d Direction) *Section {

@@ -46,7 +46,8 @@ func PolicyMatrix(w io.Writer, m *report.PolicyMatrix, o TableOptions) error {
 		portPos[p] = i
 	}
 	grid := make([]policy.Result, len(srcs)*len(dsts)*len(m.Ports))
-	for _, c := range m.Cells {
+	for i := range m.Len() {
+		c := m.Cell(i)
 		grid[(srcPos[c.From]*len(dsts)+dstPos[c.To])*len(m.Ports)+portPos[c.Port]] = c.Verdict
 	}
 	width := len(strconv.Itoa(len(m.Groups)))
@@ -143,7 +144,8 @@ func PolicyMatrixCSV(w io.Writer, m *report.PolicyMatrix) error {
 		}
 	} else {
 		_ = cw.Write([]string{"from", "to", "port", "verdict", "egress", "ingress", "decided_by", "unknown"})
-		for _, c := range m.Cells {
+		for i := range m.Len() {
+			c := m.Cell(i)
 			_ = cw.Write([]string{title(c.From), title(c.To), c.Port, string(c.Verdict), string(c.Egress.Verdict), string(c.Ingress.Verdict),
 				strings.Join(append(append([]string{}, c.Egress.DecidedBy...), c.Ingress.DecidedBy...), "; "),
 				strings.Join(append(append([]string{}, c.Egress.Unknown...), c.Ingress.Unknown...), "; ")})

@@ -37,7 +37,7 @@ func testMatrix() *report.PolicyMatrix {
 				case port == "8080/TCP" && from == 2:
 					c.Verdict, c.Ingress = policy.Unknown, unknown
 				}
-				m.Cells = append(m.Cells, c)
+				m.AddCell(c)
 			}
 		}
 	}
@@ -68,7 +68,7 @@ func TestPolicyMatrixGolden(t *testing.T) {
 
 func TestPolicyWhatIfGolden(t *testing.T) {
 	m := testMatrix()
-	m.Cells = nil
+	m = &report.PolicyMatrix{Ports: m.Ports, Groups: m.Groups, Policies: m.Policies}
 	m.WhatIf = &report.WhatIf{
 		Added: []string{"NetworkPolicy/payments-production/deny-all"},
 		Changes: []report.MatrixChange{

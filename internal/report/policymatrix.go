@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -54,16 +55,88 @@ type ServiceBackend struct {
 }
 
 // PolicyMatrix is the verdict of every source group to every destination group on every port.
+// Its cells are kept compact (a million of them is a 1,000 x 1,000 matrix): Cell expands one,
+// and JSON expands them all.
 type PolicyMatrix struct {
 	Ports  []string      `json:"ports"`
 	Groups []MatrixGroup `json:"groups"`
-	Cells  []MatrixCell  `json:"cells"`
 	// Policies count the policy objects by kind.
 	Policies map[string]int `json:"policies"`
 	// Unread are what could not be read, which makes verdicts unknown.
 	Unread []string `json:"unread,omitempty"`
 	// WhatIf is the change --with and --without make, nil without them.
 	WhatIf *WhatIf `json:"whatIf,omitempty"`
+
+	cells []cell
+	sides []*MatrixSide
+	side  map[*MatrixSide]int32
+	port  map[string]uint16
+}
+
+// cell is a MatrixCell without pointers: indexes into the ports and sides.
+type cell struct {
+	from, to        int32
+	port            uint16
+	verdict         uint8
+	egress, ingress int32
+}
+
+var resultCodes = []policy.Result{policy.Allowed, policy.Denied, policy.Unknown, policy.NoPolicy}
+
+func resultCode(r policy.Result) uint8 {
+	for i, c := range resultCodes {
+		if c == r {
+			return uint8(i)
+		}
+	}
+	return 2
+}
+
+// AddCell appends a cell; its port must be one of Ports.
+func (m *PolicyMatrix) AddCell(c MatrixCell) {
+	if m.port == nil {
+		m.port, m.side = map[string]uint16{}, map[*MatrixSide]int32{}
+		for i, p := range m.Ports {
+			m.port[p] = uint16(i)
+		}
+	}
+	idx := func(s *MatrixSide) int32 {
+		i, ok := m.side[s]
+		if !ok {
+			i = int32(len(m.sides))
+			m.sides = append(m.sides, s)
+			m.side[s] = i
+		}
+		return i
+	}
+	m.cells = append(m.cells, cell{from: int32(c.From), to: int32(c.To), port: m.port[c.Port], verdict: resultCode(c.Verdict), egress: idx(c.Egress), ingress: idx(c.Ingress)})
+}
+
+// Len is the number of cells.
+func (m *PolicyMatrix) Len() int { return len(m.cells) }
+
+// Cell is cell i, expanded.
+func (m *PolicyMatrix) Cell(i int) MatrixCell {
+	c := m.cells[i]
+	return MatrixCell{From: int(c.from), To: int(c.to), Port: m.Ports[c.port], Verdict: resultCodes[c.verdict], Egress: m.sides[c.egress], Ingress: m.sides[c.ingress]}
+}
+
+// Cells are every cell, expanded.
+func (m *PolicyMatrix) Cells() []MatrixCell {
+	out := make([]MatrixCell, len(m.cells))
+	for i := range m.cells {
+		out[i] = m.Cell(i)
+	}
+	return out
+}
+
+// MarshalJSON writes the matrix with its cells expanded.
+func (m *PolicyMatrix) MarshalJSON() ([]byte, error) {
+	type plain PolicyMatrix
+	return json.Marshal(struct {
+		*plain
+		Cells []MatrixCell `json:"cells"`
+	}{(*plain)(m), m.Cells()})
 }
 
 // MatrixGroup is pods the policies cannot tell apart: same namespace, same selection by every
@@ -177,6 +250,15 @@ func BuildMatrix(in MatrixInput, set, after *policy.Set) (*PolicyMatrix, error) 
 	for _, p := range ports {
 		m.Ports = append(m.Ports, p.String())
 	}
+	if after == nil {
+		n := 0
+		for _, g := range groups {
+			if g.Source {
+				n++
+			}
+		}
+		m.cells = make([]cell, 0, n*len(groups)*len(ports))
+	}
 	repEps := make([]*policy.Endpoint, len(reps))
 	for i, r := range reps {
 		repEps[i] = eps[r]
@@ -198,7 +280,7 @@ func BuildMatrix(in MatrixInput, set, after *policy.Set) (*PolicyMatrix, error) 
 			for pi, port := range ports {
 				c := before.cell(src.ID, dst.ID, port, m.Ports[pi])
 				if afterCells == nil {
-					m.Cells = append(m.Cells, c)
+					m.AddCell(c)
 					continue
 				}
 				a := afterCells.cell(src.ID, dst.ID, port, m.Ports[pi])
@@ -275,13 +357,20 @@ func serviceChanges(in MatrixInput, groupOf []int, groups []MatrixGroup, before,
 
 // cellMaker evaluates cells and shares identical sides between them.
 type cellMaker struct {
-	ev    *policy.Evaluator
-	sides map[string]*MatrixSide
-	key   strings.Builder
+	ev     *policy.Evaluator
+	sides  map[string]*MatrixSide
+	simple map[simpleSide]*MatrixSide
+	key    strings.Builder
+}
+
+// simpleSide is a side decided by at most one policy, with nothing unknown.
+type simpleSide struct {
+	verdict policy.Result
+	by      string
 }
 
 func newCellMaker(set *policy.Set, eps []*policy.Endpoint) *cellMaker {
-	return &cellMaker{ev: set.Evaluator(eps), sides: map[string]*MatrixSide{}}
+	return &cellMaker{ev: set.Evaluator(eps), sides: map[string]*MatrixSide{}, simple: map[simpleSide]*MatrixSide{}}
 }
 
 func (c *cellMaker) verdict(src, dst int, port policy.Port) policy.Result {
@@ -294,6 +383,19 @@ func (c *cellMaker) cell(src, dst int, port policy.Port, portName string) Matrix
 }
 
 func (c *cellMaker) side(d policy.DirectionVerdict) *MatrixSide {
+	if len(d.Unknown) == 0 && len(d.DecidedBy) <= 1 {
+		// the common case, looked up without building a key
+		k := simpleSide{verdict: d.Verdict}
+		if len(d.DecidedBy) == 1 {
+			k.by = d.DecidedBy[0]
+		}
+		if s, ok := c.simple[k]; ok {
+			return s
+		}
+		s := &MatrixSide{Verdict: d.Verdict, DecidedBy: d.DecidedBy}
+		c.simple[k] = s
+		return s
+	}
 	c.key.Reset()
 	c.key.WriteString(string(d.Verdict))
 	for _, s := range d.DecidedBy {

@@ -72,7 +72,7 @@ func TestMatrixGroupsAndVerdicts(t *testing.T) {
 		t.Errorf("groups (-want +got):\n%s", diff)
 	}
 	got := map[string]policy.Result{}
-	for _, c := range m.Cells {
+	for _, c := range m.Cells() {
 		got[fmt.Sprintf("%d->%d %s", c.From, c.To, c.Port)] = c.Verdict
 	}
 	wantCells := map[string]policy.Result{
@@ -121,8 +121,8 @@ func TestMatrixWhatIfBreaksService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Cells) != 0 {
-		t.Errorf("a what-if keeps only changes, got %d cells", len(m.Cells))
+	if m.Len() != 0 {
+		t.Errorf("a what-if keeps only changes, got %d cells", m.Len())
 	}
 	var changes []string
 	for _, c := range m.WhatIf.Changes {
