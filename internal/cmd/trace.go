@@ -15,7 +15,6 @@ import (
 
 	"github.com/podnet/kubectl-podnet/internal/cluster"
 	"github.com/podnet/kubectl-podnet/internal/policy"
-	"github.com/podnet/kubectl-podnet/internal/probe"
 	"github.com/podnet/kubectl-podnet/internal/render"
 	"github.com/podnet/kubectl-podnet/internal/report"
 	"github.com/podnet/kubectl-podnet/internal/trace"
@@ -233,7 +232,7 @@ func (o *TraceOptions) eachPod(ctx context.Context, arg string) ([]string, error
 // mismatch is exit 3 when a live check of the paths disagrees with the model.
 func mismatch(paths ...*trace.Path) error {
 	for _, p := range paths {
-		if v := p.Probe; v != nil && (v.Mismatches > 0 || v.Connect != nil && v.Connect.Result != probe.Connected) {
+		if v := p.Probe; v != nil && (v.Mismatches > 0 || v.Connect != nil && !v.Connect.Agrees) {
 			return &ExitError{Code: exitMismatch, Err: fmt.Errorf("the live check disagrees with the model: see the probe section above")}
 		}
 	}

@@ -138,6 +138,24 @@ func (o *TraceOptions) verify(ctx context.Context, p *trace.Path, nodes map[stri
 	return nil
 }
 
+// expectation is what the model predicts of the connection: blocked when a policy the plugin
+// enforces denies it, connected when nothing does, nothing when the verdict or the enforcement is
+// unknown.
+func expectation(p *trace.Path) trace.Expectation {
+	v := p.Policy
+	switch {
+	case v == nil || v.Enforced.State == netmodel.NotEnforced:
+		return trace.ExpectConnected
+	case v.Verdict.Verdict == policy.Unknown:
+		return ""
+	case v.Verdict.Verdict == policy.Denied && v.Enforced.State == netmodel.Enforced:
+		return trace.ExpectBlocked
+	case v.Verdict.Verdict == policy.Denied:
+		return ""
+	}
+	return trace.ExpectConnected
+}
+
 // connectCheck turns the source's connection attempt into the report, with a likely cause.
 func connectCheck(p *trace.Path, ob *trace.Observation, from string, mismatches int) *trace.ConnectCheck {
 	c := &trace.ConnectCheck{From: from}
@@ -155,6 +173,16 @@ func connectCheck(p *trace.Path, ob *trace.Observation, from string, mismatches 
 	r := ob.Result.Connect
 	c.To, c.Result, c.Output = r.To, r.Result, r.Output
 	denied := p.Policy != nil && p.Policy.Verdict.Verdict == policy.Denied && p.Policy.Enforced.State != netmodel.NotEnforced
+	c.Expected = expectation(p)
+	switch c.Expected {
+	case trace.ExpectConnected:
+		c.Agrees = r.Result == probe.Connected
+	case trace.ExpectBlocked:
+		// a dropping policy times out, a rejecting one is refused or unreachable
+		c.Agrees = r.Result == probe.TimedOut || r.Result == probe.Refused || r.Result == probe.Unreachable
+	default:
+		c.Agrees = true
+	}
 	switch r.Result {
 	case probe.Refused:
 		c.Cause = "the path works but nothing listens there: the destination has no socket on that port"

@@ -237,7 +237,7 @@ HOP   WHERE            CHECK       RESULT
                                    MISMATCH: local address 10.0.2.15, not the node's InternalIP 192.168.56.12
                                    likely cause: the agent picked another interface for the tunnel (several NICs?): other nodes send to the InternalIP; set flanneld's --iface (or --iface-regex, --iface-can-reach)
 
-TCP connect from pod shop/web-1 to 10.244.1.2:80: timeout
+TCP connect from pod shop/web-1 to 10.244.1.2:80: timeout (expected: connected)
   nc: timed out
   likely cause: packets are lost on the way: see the mismatches above
 `

@@ -182,7 +182,17 @@ func traceProbe(b *strings.Builder, v *trace.Verification, o TableOptions) error
 		if to == "" {
 			to = "the destination"
 		}
-		fmt.Fprintf(b, "\nTCP connect from %s to %s: %s\n", c.From, to, result)
+		if c.Result != probe.Connected && c.Expected == trace.ExpectBlocked && c.Agrees {
+			result = pal.Good(string(c.Result))
+		}
+		expected := ""
+		switch {
+		case c.Expected == "":
+			expected = " (the policy verdict is not known: nothing to compare)"
+		case c.Expected != trace.ExpectConnected || !c.Agrees:
+			expected = " (expected: " + string(c.Expected) + ")"
+		}
+		fmt.Fprintf(b, "\nTCP connect from %s to %s: %s%s\n", c.From, to, result, expected)
 		if c.Output != "" && c.Result != probe.Connected {
 			fmt.Fprintf(b, "  %s\n", strings.TrimSpace(c.Output))
 		}

@@ -75,7 +75,21 @@ type ConnectCheck struct {
 	Result probe.Connection `json:"result"`
 	Output string           `json:"output,omitempty"`
 	Cause  string           `json:"likelyCause,omitempty"`
+	// Expected is what the model predicts: connected, or blocked when an enforced policy denies
+	// the traffic; "" when it cannot say (an unknown verdict, enforcement unknown).
+	Expected Expectation `json:"expected,omitempty"`
+	// Agrees reports whether the result is what the model predicted.
+	Agrees bool `json:"agrees"`
 }
+
+// Expectation is what a connection is predicted to do.
+type Expectation string
+
+// Expectations.
+const (
+	ExpectConnected Expectation = "connected"
+	ExpectBlocked   Expectation = "blocked by policy"
+)
 
 // Probes are the namespaces --probe must read, with what to read in each: the destinations of
 // the hops' lookups, and the tunnel devices of nodes.
