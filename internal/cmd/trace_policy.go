@@ -84,7 +84,7 @@ func foreignPolicyNotes(snap *policy.Snapshot, enforced netmodel.Enforcement) []
 	sort.Strings(kinds)
 	for _, k := range kinds {
 		owner := policyKindOwner(snap.Served[k].Group)
-		if owner == "" || enforced.State != netmodel.Enforced || strings.Contains(enforced.Reason, string(owner)) {
+		if owner == "" || enforced.State != netmodel.Enforced || strings.Contains(strings.ToLower(enforced.Reason), string(owner)) {
 			continue
 		}
 		notes = append(notes, fmt.Sprintf("%d %s objects exist but the network plugin is %s, not %s: the verdict counts them though nothing may enforce them", counts[k], k, enforced.Reason, owner))

@@ -63,7 +63,10 @@ func (flannelModel) Encap(mode string, n *cluster.Node, v4 bool) *Encap {
 	return nil
 }
 
-func (flannelModel) Policy(*cluster.Evidence) Enforcement {
+func (flannelModel) Policy(ev *cluster.Evidence) Enforcement {
+	if e, ok := policyEngine(ev); ok {
+		return e
+	}
 	return Enforcement{State: NotEnforced, Reason: "flannel alone does not enforce NetworkPolicy; policies have no effect unless a policy engine (e.g. Calico in policy-only mode) runs"}
 }
 

@@ -30,7 +30,10 @@ func (kubenetModel) CloudHint(n *cluster.Node) string {
 	return ""
 }
 
-func (kubenetModel) Policy(*cluster.Evidence) Enforcement {
+func (kubenetModel) Policy(ev *cluster.Evidence) Enforcement {
+	if e, ok := policyEngine(ev); ok {
+		return e
+	}
 	return Enforcement{State: NotEnforced, Reason: "kubenet alone does not enforce NetworkPolicy; policies have no effect unless a policy engine (e.g. Calico in policy-only mode) runs"}
 }
 

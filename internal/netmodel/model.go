@@ -136,6 +136,27 @@ func (e Enforcement) String() string {
 	return string(e.State) + ": " + e.Reason
 }
 
+// policyEngines are the DaemonSets of policy engines that run beside a CNI that enforces no
+// policy (Flannel, kubenet), by name: their presence makes NetworkPolicy enforced.
+var policyEngines = map[string]string{
+	"kube-router": "kube-router's network policy controller",
+	"canal":       "Calico (canal: Calico policy over Flannel)",
+	"calico-node": "Calico in policy-only mode",
+}
+
+// policyEngine is the policy engine the cluster runs beside its CNI, if any.
+func policyEngine(ev *cluster.Evidence) (Enforcement, bool) {
+	if ev == nil {
+		return Enforcement{}, false
+	}
+	for _, ds := range ev.DaemonSets {
+		if what, ok := policyEngines[ds.Name]; ok {
+			return Enforcement{State: Enforced, Reason: what + ", DaemonSet " + ds.Namespace + "/" + ds.Name}, true
+		}
+	}
+	return Enforcement{}, false
+}
+
 // base holds the defaults of a model: a bridge-less routed veth, no tunnel, host-local IPAM on
 // spec.podCIDRs, the node's InternalIPs as transport, and no limits of its own.
 type base struct{}
