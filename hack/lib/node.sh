@@ -244,6 +244,7 @@ $(tail -n 8 "$STATE/logs/kubelet.log")"
 
 node_teardown() {
   [ -f "$NODE/node.env" ] || return 0
+  netpol_teardown
   # shellcheck disable=SC1091
   source "$NODE/node.env"
   kc delete node "$NODE_NAME" --wait=false >/dev/null 2>&1 || true

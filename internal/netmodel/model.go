@@ -189,7 +189,10 @@ func (base) TunnelNextHop(_ string, dst *NodeNetwork, _ string, v4 bool) string 
 func (base) Gateway(n *cluster.Node, _ *cluster.Evidence, v4 bool) string {
 	return bridgeAddress(n, v4)
 }
-func (base) Policy(*cluster.Evidence) Enforcement {
+func (base) Policy(ev *cluster.Evidence) Enforcement {
+	if e, ok := policyEngine(ev); ok {
+		return e
+	}
 	return Enforcement{State: EnforcedMaybe}
 }
 func (base) podCIDRs(n *cluster.Node, _ *cluster.Evidence) ([]netip.Prefix, CIDRSource) {
