@@ -12,7 +12,9 @@ import (
 )
 
 // policyData is a file of testdata/policy.
-func policyData(name string) string { return filepath.Join(repoRoot, "test", "e2e", "testdata", "policy", name) }
+func policyData(name string) string {
+	return filepath.Join(repoRoot, "test", "e2e", "testdata", "policy", name)
+}
 
 // traceVerdict is the policy part of trace -o json.
 type traceVerdict struct {
