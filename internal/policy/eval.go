@@ -505,30 +505,9 @@ func (ev *Evaluator) run(steps []step) outcome {
 		case stepNetwork:
 			// deny rules win, then allow rules, then isolation
 			o := next
-			if s.isolate.Tri != No {
-				iso := decided(mDeny, s.isol...)
-				if s.isolate.Tri == Yes {
-					o = iso
-				} else {
-					o = iso.union(o).because(s.isolate.Reason)
-				}
-			}
-			if s.allow.Tri != No {
-				al := decided(mAllow, s.allowers...)
-				if s.allow.Tri == Yes {
-					o = al
-				} else {
-					o = al.union(o).because(s.allow.Reason)
-				}
-			}
-			if s.deny.Tri != No {
-				de := decided(mDeny, s.deniers...)
-				if s.deny.Tri == Yes {
-					o = de
-				} else {
-					o = de.union(o).because(s.deny.Reason)
-				}
-			}
+			o = overrule(o, s.isolate, decided(mDeny, s.isol...))
+			o = overrule(o, s.allow, decided(mAllow, s.allowers...))
+			o = overrule(o, s.deny, decided(mDeny, s.deniers...))
 			outs[i] = o
 		default:
 			var taken outcome
@@ -554,6 +533,18 @@ func (ev *Evaluator) run(steps []step) outcome {
 	}
 	ev.outs = outs
 	return outs[0]
+}
+
+// overrule is what happens when a match that takes precedence decides: its outcome if it
+// matches, both if it may, the rest if it does not.
+func overrule(rest outcome, m Match, taken outcome) outcome {
+	switch m.Tri {
+	case Yes:
+		return taken
+	case Maybe:
+		return taken.union(rest).because(m.Reason)
+	}
+	return rest
 }
 
 func (s *step) deciderList() []*Policy {

@@ -106,6 +106,15 @@ func (m matrixJSON) cell(t *testing.T, from, to int, port string) string {
 	return ""
 }
 
+// withCRDs installs a plugin's policy CRDs and its objects, and removes both when the test ends.
+func (c *cluster) withCRDs(t *testing.T, crds, objects string) {
+	t.Helper()
+	c.kubectl(t, "apply", "-f", policyData(crds))
+	c.kubectl(t, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+	t.Cleanup(func() { c.kubectl(t, "delete", "-f", policyData(crds), "--wait=true") })
+	c.kubectl(t, "apply", "-f", policyData(objects))
+}
+
 func (c *cluster) matrix(t *testing.T, wantCode int, args ...string) (matrixJSON, result) {
 	t.Helper()
 	r := c.podnet(t, append([]string{"policy", "matrix", "--namespaces", "pay,ops", "-o", "json"}, args...)...)
@@ -150,10 +159,7 @@ func TestPolicyKindsOnRealAPI(t *testing.T) {
 	}
 
 	t.Run("admin and baseline tiers", func(t *testing.T) {
-		c.kubectl(t, "apply", "-f", policyData("crds-admin.yaml"))
-		c.kubectl(t, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-		defer c.kubectl(t, "delete", "-f", policyData("crds-admin.yaml"), "--wait=true")
-		c.kubectl(t, "apply", "-f", policyData("admin.yaml"))
+		c.withCRDs(t, "crds-admin.yaml", "admin.yaml")
 		// the admin tier's Allow comes before NetworkPolicy's isolation
 		expectVerdict(t, "tool -> db", c.policyVerdict(t, "ops/tool-0", "pay/db-0", "5432"), "allowed", "AdminNetworkPolicy/ops-to-pay (admin)")
 		// no NetworkPolicy selects web: the baseline decides
@@ -165,20 +171,14 @@ func TestPolicyKindsOnRealAPI(t *testing.T) {
 	})
 
 	t.Run("calico tiers", func(t *testing.T) {
-		c.kubectl(t, "apply", "-f", policyData("crds-calico.yaml"))
-		c.kubectl(t, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-		defer c.kubectl(t, "delete", "-f", policyData("crds-calico.yaml"), "--wait=true")
-		c.kubectl(t, "apply", "-f", policyData("calico.yaml"))
+		c.withCRDs(t, "crds-calico.yaml", "calico.yaml")
 		expectVerdict(t, "web -> db", c.policyVerdict(t, "pay/web-0", "pay/db-0", "5432"), "denied", "GlobalNetworkPolicy/security.deny-web-db (calico tier security)")
 		// the rest passes to the default tier, where Calico holds the NetworkPolicies
 		expectVerdict(t, "tool -> db", c.policyVerdict(t, "ops/tool-0", "pay/db-0", "5432"), "denied", "NetworkPolicy/pay/db-from-web (calico tier default)")
 	})
 
 	t.Run("cilium", func(t *testing.T) {
-		c.kubectl(t, "apply", "-f", policyData("crds-cilium.yaml"))
-		c.kubectl(t, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-		defer c.kubectl(t, "delete", "-f", policyData("crds-cilium.yaml"), "--wait=true")
-		c.kubectl(t, "apply", "-f", policyData("cilium.yaml"))
+		c.withCRDs(t, "crds-cilium.yaml", "cilium.yaml")
 		expectVerdict(t, "web -> db", c.policyVerdict(t, "pay/web-0", "pay/db-0", "5432"), "denied", "CiliumClusterwideNetworkPolicy/deny-web-db")
 		expectVerdict(t, "tool -> web", c.policyVerdict(t, "ops/tool-0", "pay/web-0", "8080"), "unknown", "an L7 rule")
 
@@ -199,10 +199,7 @@ func TestPolicyKindsOnRealAPI(t *testing.T) {
 	})
 
 	t.Run("antrea tiers", func(t *testing.T) {
-		c.kubectl(t, "apply", "-f", policyData("crds-antrea.yaml"))
-		c.kubectl(t, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-		defer c.kubectl(t, "delete", "-f", policyData("crds-antrea.yaml"), "--wait=true")
-		c.kubectl(t, "apply", "-f", policyData("antrea.yaml"))
+		c.withCRDs(t, "crds-antrea.yaml", "antrea.yaml")
 		expectVerdict(t, "tool -> db", c.policyVerdict(t, "ops/tool-0", "pay/db-0", "5432"), "allowed", "AntreaClusterNetworkPolicy/ops-to-db (antrea tier securityops)")
 		expectVerdict(t, "tool -> db 5433", c.policyVerdict(t, "ops/tool-0", "pay/db-0", "5433"), "denied", "NetworkPolicy/pay/db-from-web")
 	})
