@@ -19,6 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
+	"github.com/podnet/kubectl-podnet/internal/cluster"
+	"github.com/podnet/kubectl-podnet/internal/netmodel"
 	"github.com/podnet/kubectl-podnet/internal/policy"
 	"github.com/podnet/kubectl-podnet/internal/render"
 	"github.com/podnet/kubectl-podnet/internal/report"
@@ -307,7 +309,9 @@ func (o *PolicyMatrixOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	snap := policy.Read(ctx, policy.Source{Kube: o.clients.Kube, Dynamic: o.clients.Dynamic, Served: policy.DiscoveryServed(o.clients.Discovery)}, o.scope)
+	ev := cluster.GatherBase(ctx, o.clients.Clients)
+	snap := policy.Read(ctx, policy.Source{Kube: o.clients.Kube, Dynamic: o.clients.Dynamic, Served: ev.Served}, o.scope)
+	enforced := o.enforcement(ctx, ev, pods)
 	in := report.MatrixInput{Pods: pods, NSLabels: nsLabels, Ports: o.ports}
 	var after *policy.Set
 	var wi *report.WhatIf
@@ -326,7 +330,15 @@ func (o *PolicyMatrixOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.Policies, m.Unread = snap.Counts(), snap.Unread
+	m.Policies, m.Unread, m.Enforced = snap.Counts(), snap.Unread, &enforced
+	switch {
+	case len(snap.Objects) == 0:
+	case enforced.State == netmodel.NotEnforced:
+		notes = append(notes, enforced.Reason+": the verdicts are what the policies say, nothing enforces them")
+	case enforced.State == netmodel.EnforcedMaybe:
+		notes = append(notes, "whether the network plugin enforces policies is unknown ("+orNone(enforced.Reason)+"): the verdicts are what the policies say")
+	}
+	notes = append(notes, foreignPolicyNotes(snap, enforced)...)
 	if wi != nil {
 		m.WhatIf.Added, m.WhatIf.Removed = wi.Added, wi.Removed
 	}
@@ -515,6 +527,7 @@ func (o *PolicyMatrixOptions) readPods(ctx context.Context) ([]report.MatrixPod,
 					continue
 				}
 				mp := matrixPod(p)
+				mp.Node = p.Spec.NodeName
 				l := labels.Set(p.Labels)
 				mp.Source, mp.Destination = o.from.Matches(l), o.to.Matches(l)
 				if mp.Source || mp.Destination {
@@ -581,4 +594,53 @@ func workloadOf(p *corev1.Pod) string {
 		return ref.Name
 	}
 	return ""
+}
+
+// enforcementNodes caps the nodes whose network model decides whether the policies are enforced:
+// a matrix reads a few nodes, not the cluster's thousands.
+const enforcementNodes = 20
+
+// enforcement is whether the network plugin of the pods' nodes enforces policies: the nodes' own
+// descriptors say, the same as for trace; nodes that disagree make it unknown, naming them.
+func (o *PolicyMatrixOptions) enforcement(ctx context.Context, ev *cluster.Evidence, pods []report.MatrixPod) netmodel.Enforcement {
+	var names []string
+	for _, p := range pods {
+		if p.Node != "" && !slicesContains(names, p.Node) {
+			names = append(names, p.Node)
+		}
+	}
+	sort.Strings(names)
+	if len(names) > enforcementNodes {
+		names = names[:enforcementNodes]
+	}
+	raw := map[string]*cluster.Node{}
+	var list []*cluster.Node
+	for _, name := range names {
+		n, err := o.clients.Kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return netmodel.Enforcement{State: netmodel.EnforcedMaybe, Reason: fmt.Sprintf("cannot read node %s (%s)", name, cluster.Reason(err))}
+		}
+		red := cluster.ReduceNode(n)
+		raw[name] = &red
+		list = append(list, &red)
+	}
+	if len(list) == 0 {
+		return netmodel.Enforcement{State: netmodel.EnforcedMaybe, Reason: "no pod is scheduled"}
+	}
+	cluster.GatherNeeds(ctx, o.clients.Clients, ev, netmodel.Needs(ev, list...), names)
+	var first netmodel.Enforcement
+	var differ []string
+	for i, name := range names {
+		nn := netmodel.ResolveNode(raw[name], ev, nil)
+		e := nn.Model().Policy(ev)
+		if i == 0 {
+			first = e
+		} else if e != first {
+			differ = append(differ, fmt.Sprintf("node %s: %s", name, e))
+		}
+	}
+	if len(differ) > 0 {
+		return netmodel.Enforcement{State: netmodel.EnforcedMaybe, Reason: fmt.Sprintf("the nodes differ: node %s: %s; %s", names[0], first, strings.Join(differ, "; "))}
+	}
+	return first
 }

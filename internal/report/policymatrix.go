@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podnet/kubectl-podnet/internal/netmodel"
 	"github.com/podnet/kubectl-podnet/internal/policy"
 )
 
@@ -27,6 +28,8 @@ type MatrixPod struct {
 	Declared []policy.Port
 	// Source and Destination say on which side of the matrix the pod stands.
 	Source, Destination bool
+	// Node is the node the pod runs on, "" before it is scheduled.
+	Node string
 }
 
 // MatrixInput is what a matrix is built from.
@@ -66,6 +69,8 @@ type PolicyMatrix struct {
 	Unread []string `json:"unread,omitempty"`
 	// WhatIf is the change --with and --without make, nil without them.
 	WhatIf *WhatIf `json:"whatIf,omitempty"`
+	// Enforced is whether the network plugin of the pods' nodes enforces policies.
+	Enforced *netmodel.Enforcement `json:"enforced,omitempty"`
 
 	cells []cell
 	sides []*MatrixSide

@@ -123,6 +123,9 @@ func TestNetworkPolicyEnforcedByKubeRouter(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.stdout), &m); err != nil {
 			t.Fatal(err)
 		}
+		if m.Enforced.State != "yes" || !strings.Contains(m.Enforced.Reason, "kube-router") {
+			t.Errorf("matrix: enforced %+v, want kube-router", m.Enforced)
+		}
 		out := map[string]string{}
 		for _, cell := range m.Cells {
 			// a group holds the pods no policy tells apart (all of a namespace, without policies)

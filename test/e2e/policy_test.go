@@ -58,6 +58,10 @@ func expectVerdict(t *testing.T, what string, v traceVerdict, verdict, want stri
 
 // matrixJSON is what policy matrix -o json prints.
 type matrixJSON struct {
+	Enforced struct {
+		State  string `json:"state"`
+		Reason string `json:"reason"`
+	} `json:"enforced"`
 	Groups []struct {
 		ID        int      `json:"id"`
 		Namespace string   `json:"namespace"`
@@ -146,7 +150,10 @@ func TestPolicyKindsOnRealAPI(t *testing.T) {
 	// upstream NetworkPolicy alone
 	expectVerdict(t, "web -> db", c.policyVerdict(t, "pay/web-0", "pay/db-0", "5432"), "allowed", "NetworkPolicy/pay/db-from-web")
 	expectVerdict(t, "tool -> db", c.policyVerdict(t, "ops/tool-0", "pay/db-0", "5432"), "denied", "NetworkPolicy/pay/db-from-web")
-	m, _ := c.matrix(t, 0)
+	m, r := c.matrix(t, 0)
+	if m.Enforced.State != "no" || !strings.Contains(r.stderr, "flannel alone does not enforce NetworkPolicy") {
+		t.Errorf("matrix on flannel: enforced %+v, stderr %q; want not enforced, said", m.Enforced, r.stderr)
+	}
 	web, db, tool := m.group(t, "pay", "app=web"), m.group(t, "pay", "db-0"), m.group(t, "ops", "tool-0")
 	for _, tc := range []struct {
 		from, to int
