@@ -323,3 +323,34 @@ func TestTraceToAServiceAddressWithoutServiceCIDRObjects(t *testing.T) {
 		t.Errorf("error = %v, want %q", err, want)
 	}
 }
+
+// trace reads the namespaced policies of the two ends' namespaces only, and the cluster-scoped
+// kinds whole.
+func TestTraceReadsOnlyItsNamespacesPolicies(t *testing.T) {
+	kube := fake.NewClientset(flannelCluster()...)
+	kube.Resources = append(kube.Resources, &metav1.APIResourceList{GroupVersion: "cilium.io/v2", APIResources: []metav1.APIResource{
+		{Name: "ciliumnetworkpolicies", Kind: "CiliumNetworkPolicy", Namespaced: true}, {Name: "ciliumclusterwidenetworkpolicies", Kind: "CiliumClusterwideNetworkPolicy"}}})
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
+		{Group: "cilium.io", Version: "v2", Resource: "ciliumnetworkpolicies"}:            "CiliumNetworkPolicyList",
+		{Group: "cilium.io", Version: "v2", Resource: "ciliumclusterwidenetworkpolicies"}: "CiliumClusterwideNetworkPolicyList",
+	})
+	factory := func(*genericclioptions.ConfigFlags) (*Clients, error) {
+		return &Clients{Clients: cluster.Clients{Kube: kube, Dynamic: dyn, Discovery: kube.Discovery()}, Namespace: "default"}, nil
+	}
+	streams, _, _, _ := genericiooptions.NewTestIOStreams()
+	root := newCmdRoot(genericclioptions.NewConfigFlags(false), streams, factory)
+	root.SetArgs([]string{"trace", "shop/web-1", "shop/web-3", "--port", "80"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	var lists []string
+	for _, a := range append(kube.Actions(), dyn.Actions()...) {
+		if a.GetVerb() == "list" && strings.Contains(a.GetResource().Resource, "policies") {
+			lists = append(lists, a.GetResource().Resource+" in "+a.GetNamespace())
+		}
+	}
+	want := []string{"networkpolicies in shop", "ciliumnetworkpolicies in shop", "ciliumclusterwidenetworkpolicies in "}
+	if diff := cmp.Diff(want, lists); diff != "" {
+		t.Errorf("policy lists (-want +got):\n%s", diff)
+	}
+}

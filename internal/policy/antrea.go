@@ -277,8 +277,12 @@ func antreaRuleOf(ns string, r antreaRule, d Direction) (Rule, error) {
 			if err != nil {
 				return Rule{}, err
 			}
-			if pe.Namespaces.Match != "Self" {
-				ms = append(ms, unknownPeer("namespaces match "+pe.Namespaces.Match+" is not evaluated"))
+			if pe.Namespaces.Match != "Self" || len(pe.Namespaces.SameLabels) > 0 {
+				what := "namespaces match " + pe.Namespaces.Match
+				if len(pe.Namespaces.SameLabels) > 0 {
+					what = "namespaces sameLabels " + strings.Join(pe.Namespaces.SameLabels, ",")
+				}
+				ms = append(ms, unknownPeer(what+" is not evaluated"))
 				continue
 			}
 			sameNS = append(sameNS, func(self, peer *Endpoint) Match {
