@@ -157,6 +157,9 @@ func (o *PolicyMatrixOptions) Complete() error {
 // Validate checks the flags.
 func (o *PolicyMatrixOptions) Validate() error {
 	var err error
+	if o.Output == "name" {
+		return fmt.Errorf("-o name: the cells of a matrix have no names; use -o json, yaml, csv, jsonpath= or custom-columns=")
+	}
 	if o.printer, err = parseOutput(o.Output, o.NoHeaders, "csv"); err != nil {
 		return err
 	}

@@ -109,6 +109,8 @@ func TestPolicyMatrixBadInput(t *testing.T) {
 		{[]string{"--port", "53/icmp"}, "the protocol must be tcp, udp or sctp"},
 		{[]string{"-l", "app in (x"}, `-l "app in (x" is not a label selector`},
 		{[]string{"-A", "--namespaces", "a"}, "-A and --namespaces both choose the namespaces"},
+		{[]string{"-o", "name"}, "-o name: the cells of a matrix have no names"},
+		{[]string{"-o", "table"}, `unknown output format "table"`},
 		{[]string{"--without", "deployment/shop/web"}, `"deployment" is no policy kind podnet evaluates`},
 		{[]string{"--without", "netpol/shop/nope"}, "--without NetworkPolicy/shop/nope: there is no NetworkPolicy nope in namespace shop"},
 		{[]string{"--without", "anp/shop/x"}, "AdminNetworkPolicy is cluster-scoped: write adminnetworkpolicy/NAME"},
