@@ -35,3 +35,5 @@ bin/podnet-bench compare --results "$results"
 # targets of 2 s and 200 MB (x-of-2s and x-of-200MB below 1 meet them)
 echo "== policy matrix, 1,000 x 1,000 pods, 200 policies"
 go test -run XXX -bench PolicyMatrix1000 -benchtime 3x ./internal/report | grep -E '^Benchmark'
+# and the command end to end on a local API server (wall time and peak RSS, grid and -o json)
+hack/bench-policy.sh

@@ -372,6 +372,8 @@ func (o *PolicyMatrixOptions) print(m *report.PolicyMatrix) error {
 	switch {
 	case o.Output == "csv":
 		return render.PolicyMatrixCSV(o.Streams.Out, m)
+	case o.Output == "json":
+		return render.PolicyMatrixJSON(o.Streams.Out, m)
 	case o.printer != nil:
 		if m.WhatIf != nil {
 			return o.printer.Print(o.Streams.Out, render.Printable{Report: m, Kind: "change", Items: m.WhatIf.Changes})

@@ -1,7 +1,10 @@
 package render
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -197,4 +200,59 @@ func PolicyWhatIf(w io.Writer, m *report.PolicyMatrix, o TableOptions) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// PolicyMatrixJSON writes the matrix as JSON does (indented, cells last), streaming the cells:
+// a million of them would otherwise be built in memory first. Each distinct side is encoded once.
+func PolicyMatrixJSON(w io.Writer, m *report.PolicyMatrix) error {
+	head, err := json.MarshalIndent(m.WithoutCells(), "", "  ")
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	bw.Write(bytes.TrimSuffix(head, []byte("\n}")))
+	if m.Len() == 0 {
+		bw.WriteString(",\n  \"cells\": []\n}\n")
+		return bw.Flush()
+	}
+	bw.WriteString(",\n  \"cells\": [")
+	sides := map[*report.MatrixSide][]byte{}
+	side := func(s *report.MatrixSide) ([]byte, error) {
+		if b, ok := sides[s]; ok {
+			return b, nil
+		}
+		b, err := json.MarshalIndent(s, "      ", "  ")
+		sides[s] = b
+		return b, err
+	}
+	var num []byte
+	for i := range m.Len() {
+		c := m.Cell(i)
+		eg, err := side(c.Egress)
+		if err != nil {
+			return err
+		}
+		in, err := side(c.Ingress)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    {\n      \"from\": ")
+		bw.Write(strconv.AppendInt(num[:0], int64(c.From), 10))
+		bw.WriteString(",\n      \"to\": ")
+		bw.Write(strconv.AppendInt(num[:0], int64(c.To), 10))
+		bw.WriteString(",\n      \"port\": ")
+		bw.Write(strconv.AppendQuote(num[:0], c.Port))
+		bw.WriteString(",\n      \"verdict\": ")
+		bw.Write(strconv.AppendQuote(num[:0], string(c.Verdict)))
+		bw.WriteString(",\n      \"egress\": ")
+		bw.Write(eg)
+		bw.WriteString(",\n      \"ingress\": ")
+		bw.Write(in)
+		bw.WriteString("\n    }")
+	}
+	bw.WriteString("\n  ]\n}\n")
+	return bw.Flush()
 }

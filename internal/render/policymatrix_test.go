@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/podnet/kubectl-podnet/internal/policy"
 	"github.com/podnet/kubectl-podnet/internal/report"
 )
@@ -87,4 +89,20 @@ func TestPolicyWhatIfGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "policy-whatif.csv.golden", b.String())
+}
+
+// The streamed JSON is what encoding/json writes for the whole matrix.
+func TestPolicyMatrixJSONStreams(t *testing.T) {
+	for _, m := range []*report.PolicyMatrix{testMatrix(), {Ports: []string{"80/TCP"}}} {
+		var want, got bytes.Buffer
+		if err := JSON(&want, m); err != nil {
+			t.Fatal(err)
+		}
+		if err := PolicyMatrixJSON(&got, m); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want.String(), got.String()); diff != "" {
+			t.Errorf("(-encoding/json +streamed):\n%s", diff)
+		}
+	}
 }

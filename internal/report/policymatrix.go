@@ -135,6 +135,12 @@ func (m *PolicyMatrix) Cells() []MatrixCell {
 	return out
 }
 
+// WithoutCells is the matrix's JSON but for its cells, for a writer that streams them.
+func (m *PolicyMatrix) WithoutCells() any {
+	type plain PolicyMatrix
+	return (*plain)(m)
+}
+
 // MarshalJSON writes the matrix with its cells expanded.
 func (m *PolicyMatrix) MarshalJSON() ([]byte, error) {
 	type plain PolicyMatrix
