@@ -333,7 +333,9 @@ func (o *PolicyMatrixOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.Policies, m.Unread, m.Enforced = snap.Counts(), snap.Unread, &enforced
+	// a namespace whose labels could not be read leaves verdicts unknown: the answer is incomplete
+	m.Policies, m.Unread, m.Enforced = snap.Counts(), append(snap.Unread, notes...), &enforced
+	notes = nil
 	switch {
 	case len(snap.Objects) == 0:
 	case enforced.State == netmodel.NotEnforced:
@@ -430,6 +432,9 @@ func (o *PolicyMatrixOptions) change(snap *policy.Snapshot) (*policy.Snapshot, [
 	var removed []string
 	gone := map[policy.Ref]bool{}
 	for _, r := range o.without {
+		if r.Namespace != "" && o.scope != nil && !slicesContains(o.scope, r.Namespace) {
+			return nil, nil, nil, fmt.Errorf("--without %s: namespace %s is outside the namespaces of the matrix (%s): add it with --namespaces or -A", r, r.Namespace, strings.Join(o.scope, ", "))
+		}
 		found := false
 		for _, obj := range snap.Objects {
 			if obj.Ref() == r {
@@ -441,7 +446,18 @@ func (o *PolicyMatrixOptions) change(snap *policy.Snapshot) (*policy.Snapshot, [
 			if r.Namespace != "" {
 				where = " in namespace " + r.Namespace
 			}
-			return nil, nil, nil, fmt.Errorf("--without %s: there is no %s %s%s among the policies read (kubectl get %s to list them)", r, r.Kind, r.Name, where, strings.ToLower(r.Kind))
+			res := snap.Served[r.Kind]
+			list := res.Resource
+			if res.Group != "" {
+				list += "." + res.Group
+			}
+			if list == "" {
+				return nil, nil, nil, fmt.Errorf("--without %s: the cluster serves no %s", r, r.Kind)
+			}
+			if r.Namespace != "" {
+				list += " -n " + r.Namespace
+			}
+			return nil, nil, nil, fmt.Errorf("--without %s: there is no %s %s%s among the policies read (kubectl get %s lists them)", r, r.Kind, r.Name, where, list)
 		}
 		gone[r] = true
 		removed = append(removed, r.String())

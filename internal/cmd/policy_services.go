@@ -25,6 +25,10 @@ func (o *PolicyMatrixOptions) readServices(ctx context.Context, pods []report.Ma
 			index[p.Namespace+"/"+p.Name] = i
 		}
 	}
+	type backend struct {
+		pod    string
+		target int32
+	}
 	scopes := o.scope
 	if scopes == nil {
 		scopes = []string{""}
@@ -54,6 +58,8 @@ func (o *PolicyMatrixOptions) readServices(ctx context.Context, pods []report.Ma
 					proto = corev1.ProtocolTCP
 				}
 				sb := report.ServiceBackends{Service: key, Port: fmt.Sprintf("%d/%s", sp.Port, proto)}
+				// a dual-stack Service has a slice per family: each pod counts once
+				seen := map[backend]bool{}
 				for _, sl := range bySvc[key] {
 					target := int32(0)
 					for _, p := range sl.Ports {
@@ -65,11 +71,18 @@ func (o *PolicyMatrixOptions) readServices(ctx context.Context, pods []report.Ma
 						continue
 					}
 					for _, ep := range sl.Endpoints {
-						if ep.TargetRef == nil || ep.TargetRef.Kind != "Pod" {
+						if ep.TargetRef == nil || ep.TargetRef.Kind != "Pod" || ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
+							continue // only ready endpoints take connections
+						}
+						b := backend{ep.TargetRef.Namespace + "/" + ep.TargetRef.Name, target}
+						if seen[b] {
 							continue
 						}
-						if i, ok := index[ep.TargetRef.Namespace+"/"+ep.TargetRef.Name]; ok {
+						seen[b] = true
+						if i, ok := index[b.pod]; ok {
 							sb.Backends = append(sb.Backends, report.ServiceBackend{Pod: i, Target: policy.Port{Number: target, Protocol: proto}})
+						} else {
+							sb.Outside++
 						}
 					}
 				}

@@ -322,16 +322,14 @@ func (k clusterNetworkPolicyKind) Decode(obj *unstructured.Unstructured, _ *Env)
 		}
 		sec := &Section{}
 		for i, r := range d.rules {
-			action := r.Action
-			if action == "Accept" {
-				action = "Allow"
-			} else if action == "Allow" {
-				action = "not Allow"
+			action := map[string]string{"Accept": "Allow", "Deny": "Deny", "Pass": "Pass"}[r.Action]
+			if action == "" {
+				return []*Policy{problem(ref, stage, "%s rule %s: action %q is none of Accept, Deny, Pass", strings.ToLower(string(d.dir)), ruleName(r.Name, i), r.Action)}
 			}
 			ports := cnpPorts(r.Protocols)
 			rule, err := anpRuleOf(anpRule{Name: r.Name, Action: action, From: r.From, To: r.To}, d.dir, []string{"Allow", "Deny", "Pass"})
 			if err != nil {
-				return []*Policy{problem(ref, stage, "%s rule %s: %v", strings.ToLower(string(d.dir)), ruleName(r.Name, i), strings.ReplaceAll(err.Error(), "Allow", "Accept"))}
+				return []*Policy{problem(ref, stage, "%s rule %s: %v", strings.ToLower(string(d.dir)), ruleName(r.Name, i), err)}
 			}
 			rule.Ports = ports
 			sec.Rules = append(sec.Rules, rule)

@@ -164,7 +164,15 @@ func (k ciliumKind) decodeSpec(ref Ref, s *ciliumSpec) *Policy {
 		if d.allow == nil && d.deny == nil {
 			continue
 		}
-		sec := &Section{Isolates: defaultDeny(d.dd)}
+		// default deny comes with at least one rule in the direction: an empty list enforces
+		// nothing (pkg/policy/api rule_validation.go)
+		n := 0
+		for _, l := range []*[]ciliumRule{d.allow, d.deny} {
+			if l != nil {
+				n += len(*l)
+			}
+		}
+		sec := &Section{Isolates: defaultDeny(d.dd) && n > 0}
 		for _, set := range []struct {
 			rules  *[]ciliumRule
 			action Action

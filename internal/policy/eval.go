@@ -350,7 +350,7 @@ func (ev *Evaluator) direction(self, peer int, d Direction, port Port) Direction
 			steps = append(steps, *tierEnd)
 			tierEnd = nil
 		}
-		if p.Problem != "" {
+		if p.Problem != "" && p.Stage != StageNetwork {
 			steps = append(steps, step{kind: stepProblem, policy: p, m: maybe(p.Ref.String() + ": " + p.Problem)})
 			continue
 		}
@@ -360,6 +360,13 @@ func (ev *Evaluator) direction(self, peer int, d Direction, port Port) Direction
 				steps = append(steps, step{kind: stepNetwork, deny: no, allow: no, isolate: no})
 			}
 			ns := &steps[net]
+			if p.Problem != "" {
+				// it may deny, allow or isolate: the stage's rules add up, so it counts for all three
+				m := maybe(p.Ref.String() + ": " + p.Problem)
+				ns.deny, ns.allow, ns.isolate = orM(ns.deny, m), orM(ns.allow, m), orM(ns.isolate, m)
+				ns.deniers, ns.allowers, ns.isol = append(ns.deniers, p), append(ns.allowers, p), append(ns.isol, p)
+				continue
+			}
 			if sec.Isolates {
 				ns.isolate = orM(ns.isolate, subj[k])
 				ns.isol = append(ns.isol, p)
@@ -597,12 +604,14 @@ func (s *Set) Signature(e *Endpoint, buf []byte) []byte {
 				continue
 			}
 			for _, r := range sec.Rules {
-				if r.Pair != nil {
-					continue // depends on the namespace, which the caller's key holds
-				}
 				buf = append(buf, byte(r.Peer(e).Tri))
 				if r.Self != nil {
 					buf = append(buf, byte(r.Self(e).Tri))
+				}
+				if r.Pair != nil {
+					// a rule on both ends (same namespace): the peer's side of it, the namespace
+					// being in the caller's key
+					buf = append(buf, byte(r.Pair(e, e).Tri))
 				}
 			}
 		}

@@ -422,6 +422,32 @@ kind: CiliumNetworkPolicy
 metadata: {name: fqdn, namespace: prod}
 spec: {endpointSelector: {}, egress: [{toFQDNs: [{matchName: example.com}]}]}
 `, src: a, dst: web, want: Denied},
+		{name: "an empty ingress list", doc: "Cilium rule_validation.go: default deny comes with at least one rule; ingress: [] enforces nothing",
+			policies: `
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: empty, namespace: prod}
+spec: {endpointSelector: {}, ingress: []}
+`, src: a, dst: web, want: Allowed},
+		{name: "a policy that cannot be read beside one that allows", doc: "honest limits: the unreadable policy may hold a deny, which wins",
+			policies: cnpAllowA + `---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: future, namespace: prod}
+spec: {endpointSelector: {}, ingressDeny: [{fromWorkloads: [{}]}]}
+`, src: a, dst: web, want: Unknown, reason: "CiliumNetworkPolicy/prod/future"},
+		{name: "a policy that cannot be read beside one that isolates", doc: "honest limits: the unreadable policy may allow",
+			policies: `
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: prod}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: future, namespace: prod}
+spec: {endpointSelector: {}, ingress: [{fromWorkloads: [{}]}]}
+`, src: a, dst: web, want: Unknown, reason: "CiliumNetworkPolicy/prod/future"},
 		{name: "specs list", doc: "Cilium: specs holds several rules, each applied",
 			policies: `
 apiVersion: cilium.io/v2

@@ -49,6 +49,9 @@ type ServiceBackends struct {
 	Port    string `json:"port"`
 	// Backends are indexes into MatrixInput.Pods, with the target port each listens on.
 	Backends []ServiceBackend `json:"-"`
+	// Outside counts the ready backends that are not in the matrix (filtered out by the
+	// selectors): with any, a change can only be said to be unknown.
+	Outside int `json:"-"`
 }
 
 // ServiceBackend is one endpoint of a Service port.
@@ -334,12 +337,13 @@ func serviceChanges(in MatrixInput, groupOf []int, groups []MatrixGroup, before,
 			if !client.Source {
 				continue
 			}
-			sc := ServiceConnection{Client: client.ID, Service: svc.Service, Port: svc.Port, Backend: len(svc.Backends)}
-			unknown := false
+			sc := ServiceConnection{Client: client.ID, Service: svc.Service, Port: svc.Port, Backend: len(svc.Backends) + svc.Outside}
+			changed, unknown := false, svc.Outside > 0
 			for _, b := range svc.Backends {
 				dst := groupOf[b.Pod]
 				vb := before.verdict(client.ID, dst, b.Target)
 				va := after.verdict(client.ID, dst, b.Target)
+				changed = changed || vb.Passes() != va.Passes() || (vb == policy.Unknown) != (va == policy.Unknown)
 				unknown = unknown || vb == policy.Unknown || va == policy.Unknown
 				if vb.Passes() {
 					sc.Before++
@@ -349,16 +353,18 @@ func serviceChanges(in MatrixInput, groupOf []int, groups []MatrixGroup, before,
 				}
 			}
 			switch {
-			case sc.Before == sc.After && !unknown:
+			case !changed:
 				continue
+			case unknown:
+				// an unknown verdict, or backends outside the matrix: what the change does to the
+				// connection cannot be told
+				sc.State = ConnectionUnknown
 			case sc.Before > 0 && sc.After == 0:
 				sc.State = ConnectionBroken
 			case sc.After < sc.Before:
 				sc.State = ConnectionDegraded
-			case sc.After > sc.Before:
-				sc.State = ConnectionRestored
 			default:
-				sc.State = ConnectionUnknown
+				sc.State = ConnectionRestored
 			}
 			out = append(out, sc)
 		}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -154,5 +156,63 @@ func TestMatrixNeedsPorts(t *testing.T) {
 	_, err := BuildMatrix(MatrixInput{Pods: pods}, npSet(t), nil)
 	if err == nil || !strings.Contains(err.Error(), "--port") {
 		t.Fatalf("err %v, want one naming --port", err)
+	}
+}
+
+// An Antrea rule on the same namespace's pods with some labels sets apart pods that differ only
+// in those labels.
+func TestMatrixGroupsByPairRules(t *testing.T) {
+	acnp := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(`apiVersion: crd.antrea.io/v1beta1
+kind: ClusterNetworkPolicy
+metadata: {name: clients-only}
+spec:
+  priority: 1
+  appliedTo: [{podSelector: {matchLabels: {app: db}}}]
+  ingress:
+  - {action: Allow, from: [{namespaces: {match: Self}, podSelector: {matchLabels: {role: client}}}]}
+  - {action: Drop, from: [{namespaceSelector: {}}]}
+`), &acnp.Object); err != nil {
+		t.Fatal(err)
+	}
+	k, _ := policy.KindOf("crd.antrea.io/v1beta1", "ClusterNetworkPolicy")
+	set := policy.NewSet(k.Decode(acnp, &policy.Env{}), nil)
+	pods := []MatrixPod{
+		mpod("shop", "web", "", "10.244.0.2", "role", "client"),
+		mpod("shop", "batch", "", "10.244.0.3", "role", "batch"),
+		mpod("shop", "db", "", "10.244.0.4", "app", "db"),
+	}
+	m, err := BuildMatrix(MatrixInput{Pods: pods, NSLabels: map[string]map[string]string{"shop": {}}}, set, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]policy.Result{}
+	for _, c := range m.Cells() {
+		if m.Groups[c.To].Name == "db" {
+			got[m.Groups[c.From].Name] = c.Verdict
+		}
+	}
+	if want := map[string]policy.Result{"web": policy.Allowed, "batch": policy.Denied, "db": policy.Denied}; !cmp.Equal(want, got) {
+		t.Errorf("verdicts to db %v, want %v", got, want)
+	}
+}
+
+// A change whose verdict is unknown is reported as such, never as broken.
+func TestMatrixWhatIfUnknownIsNotBroken(t *testing.T) {
+	in := MatrixInput{Pods: shopPods(), NSLabels: map[string]map[string]string{"shop": {}},
+		Services: []ServiceBackends{{Service: "shop/db", Port: "5432/TCP", Backends: []ServiceBackend{{Pod: 2, Target: policy.Port{Number: 80, Protocol: corev1.ProtocolTCP}}}}}}
+	p := &policy.Policy{Ref: policy.Ref{Kind: "CiliumNetworkPolicy", Namespace: "shop", Name: "l7"}, Stage: policy.StageNetwork, Problem: "an L7 rule",
+		Subject: func(e *policy.Endpoint) policy.Match { return policy.Match{Tri: policy.Yes} }}
+	m, err := BuildMatrix(in, npSet(t, dbFromWeb()), policy.NewSet([]*policy.Policy{p}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range m.WhatIf.Connections {
+		if c.State != ConnectionUnknown {
+			t.Errorf("connection %+v, want unknown", c)
+		}
+	}
+	if len(m.WhatIf.Connections) == 0 {
+		t.Error("no connection reported")
 	}
 }
