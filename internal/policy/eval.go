@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"sort"
@@ -414,6 +415,7 @@ func (ev *Evaluator) direction(self, peer int, d Direction, port Port) Direction
 	for i := range steps {
 		steps[i].pass = passTarget(steps, i)
 	}
+	markTies(steps)
 	o := ev.run(steps)
 	if len(ev.set.unread) > 0 {
 		o = o.union(outcome{mask: mAllow | mDeny, reasons: ev.set.unread})
@@ -428,6 +430,34 @@ func calicoTierDefault(p *Policy) Action {
 		return p.TierDefault
 	}
 	return ActionDeny
+}
+
+// markTies makes a rule undecided where its policy shares its priority with another policy whose
+// rule also matches with another action: the network-policy-api ("the implementation can apply
+// any of the matching policies") and Antrea ("enforced indeterministically") leave their order
+// open, so the verdict is unknown unless both orders agree. Calico orders ties itself.
+func markTies(steps []step) {
+	for i := range steps {
+		a := &steps[i]
+		if a.kind != stepRule || a.m.Tri == No || !unorderedTies(a.policy) {
+			continue
+		}
+		for j := i + 1; j < len(steps); j++ {
+			b := &steps[j]
+			if b.kind != stepRule || b.policy.Stage != a.policy.Stage || b.policy.Tier != a.policy.Tier || b.policy.TierOrder != a.policy.TierOrder || b.policy.Order != a.policy.Order {
+				break
+			}
+			if b.policy != a.policy && b.m.Tri != No && b.action != a.action {
+				a.m = andM(a.m, maybe(fmt.Sprintf("%s and %s have the same priority and both match with other actions: which applies first is left to the implementation", a.policy.Ref, b.policy.Ref)))
+				break
+			}
+		}
+	}
+}
+
+// unorderedTies reports whether the API leaves the order of the policy's equal-priority peers open.
+func unorderedTies(p *Policy) bool {
+	return p.Stage == StageAdmin || p.Stage == StageBaseline || p.Stage == StageAntrea
 }
 
 // passTarget is where a Pass at step i goes: the admin tier and Antrea's tiers pass to the stages
