@@ -7,8 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"net/netip"
 	"os"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -189,8 +193,8 @@ func (o *PolicyMatrixOptions) Validate() error {
 // parsePort reads N or N/tcp|udp|sctp.
 func parsePort(s, flag string) (policy.Port, error) {
 	num, proto, _ := strings.Cut(s, "/")
-	var n int
-	if _, err := fmt.Sscanf(num, "%d", &n); err != nil || fmt.Sprint(n) != num || n < 1 || n > 65535 {
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 1 || n > 65535 {
 		return policy.Port{}, fmt.Errorf("%s %q: give a port number from 1 to 65535, optionally /tcp, /udp or /sctp", flag, s)
 	}
 	p := policy.Port{Number: int32(n), Protocol: corev1.ProtocolTCP}
@@ -210,7 +214,7 @@ func parsePort(s, flag string) (policy.Port, error) {
 // one in the current namespace).
 func parsePolicyRef(s, ns string) (policy.Ref, error) {
 	parts := strings.Split(s, "/")
-	if len(parts) < 2 || len(parts) > 3 || slicesContains(parts, "") {
+	if len(parts) < 2 || len(parts) > 3 || slices.Contains(parts, "") {
 		return policy.Ref{}, fmt.Errorf("--without %q: write KIND/NAMESPACE/NAME, or KIND/NAME for a cluster-scoped kind (e.g. networkpolicy/shop/allow-web)", s)
 	}
 	k, ok := policy.KindFor(parts[0])
@@ -399,7 +403,7 @@ func matrixSummary(m *report.PolicyMatrix, pods, hostNet int, scope []string) st
 		}
 	}
 	var kinds []string
-	for _, k := range sortedKeys(m.Policies) {
+	for _, k := range slices.Sorted(maps.Keys(m.Policies)) {
 		kinds = append(kinds, fmt.Sprintf("%d %s", m.Policies[k], k))
 	}
 	s := fmt.Sprintf("%d pod(s) in %d group(s) in %s; ports %s; policies: %s", pods, len(m.Groups), where, strings.Join(m.Ports, ", "), orNone(strings.Join(kinds, ", ")))
@@ -416,15 +420,6 @@ func orNone(s string) string {
 	return s
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // change applies --with and --without to the policies read.
 func (o *PolicyMatrixOptions) change(snap *policy.Snapshot) (*policy.Snapshot, []string, []string, error) {
 	next := *snap
@@ -432,7 +427,7 @@ func (o *PolicyMatrixOptions) change(snap *policy.Snapshot) (*policy.Snapshot, [
 	var removed []string
 	gone := map[policy.Ref]bool{}
 	for _, r := range o.without {
-		if r.Namespace != "" && o.scope != nil && !slicesContains(o.scope, r.Namespace) {
+		if r.Namespace != "" && o.scope != nil && !slices.Contains(o.scope, r.Namespace) {
 			return nil, nil, nil, fmt.Errorf("--without %s: namespace %s is outside the namespaces of the matrix (%s): add it with --namespaces or -A", r, r.Namespace, strings.Join(o.scope, ", "))
 		}
 		found := false
@@ -473,7 +468,7 @@ func (o *PolicyMatrixOptions) change(snap *policy.Snapshot) (*policy.Snapshot, [
 	}
 	var added []string
 	for _, w := range o.with {
-		if scoped := w.Kind.Namespaced() && o.scope != nil && !slicesContains(o.scope, w.Obj.GetNamespace()); scoped {
+		if scoped := w.Kind.Namespaced() && o.scope != nil && !slices.Contains(o.scope, w.Obj.GetNamespace()); scoped {
 			return nil, nil, nil, fmt.Errorf("--with: %s is in namespace %s, outside the namespaces of the matrix (%s): add it with --namespaces or -A", w.Ref(), w.Obj.GetNamespace(), strings.Join(o.scope, ", "))
 		}
 		next.Objects = append(next.Objects, w)
@@ -586,7 +581,7 @@ func matrixPod(p *corev1.Pod) report.MatrixPod {
 	if mp.ServiceAccount == "" {
 		mp.ServiceAccount = "default"
 	}
-	if ip, err := netipParse(p.Status.PodIP); err == nil {
+	if ip, err := netip.ParseAddr(p.Status.PodIP); err == nil {
 		mp.IP = ip
 	}
 	for _, c := range p.Spec.Containers {
@@ -626,7 +621,7 @@ const enforcementNodes = 20
 func (o *PolicyMatrixOptions) enforcement(ctx context.Context, ev *cluster.Evidence, pods []report.MatrixPod) netmodel.Enforcement {
 	var names []string
 	for _, p := range pods {
-		if p.Node != "" && !slicesContains(names, p.Node) {
+		if p.Node != "" && !slices.Contains(names, p.Node) {
 			names = append(names, p.Node)
 		}
 	}

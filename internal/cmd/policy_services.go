@@ -3,7 +3,6 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"net/netip"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -13,8 +12,6 @@ import (
 	"github.com/podnet/kubectl-podnet/internal/policy"
 	"github.com/podnet/kubectl-podnet/internal/report"
 )
-
-func netipParse(s string) (netip.Addr, error) { return netip.ParseAddr(s) }
 
 // readServices reads the Services of the matrix's namespaces with their EndpointSlices: each
 // Service port with the destination pods behind it and the port each listens on.

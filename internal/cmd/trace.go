@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -103,20 +101,8 @@ func (o *TraceOptions) Validate() error {
 		return err
 	}
 	if o.Port != "" {
-		num, proto, _ := strings.Cut(o.Port, "/")
-		n, err := strconv.Atoi(num)
-		if err != nil || n < 1 || n > 65535 {
-			return fmt.Errorf("--port %q: give a port number from 1 to 65535, optionally /tcp, /udp or /sctp", o.Port)
-		}
-		o.port = policy.Port{Number: int32(n), Protocol: corev1.ProtocolTCP}
-		switch strings.ToLower(proto) {
-		case "", "tcp":
-		case "udp":
-			o.port.Protocol = corev1.ProtocolUDP
-		case "sctp":
-			o.port.Protocol = corev1.ProtocolSCTP
-		default:
-			return fmt.Errorf("--port %q: the protocol must be tcp, udp or sctp", o.Port)
+		if o.port, err = parsePort(o.Port, "--port"); err != nil {
+			return err
 		}
 	}
 	if isService(o.src) {

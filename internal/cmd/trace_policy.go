@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -22,7 +23,7 @@ func (o *TraceOptions) policyVerdict(ctx context.Context, ev *cluster.Evidence, 
 	namespaces := []string{}
 	nsLabels := map[string]map[string]string{}
 	for _, p := range []*corev1.Pod{srcPod, dstPod} {
-		if p == nil || p.Spec.HostNetwork || slicesContains(namespaces, p.Namespace) {
+		if p == nil || p.Spec.HostNetwork || slices.Contains(namespaces, p.Namespace) {
 			continue
 		}
 		namespaces = append(namespaces, p.Namespace)
@@ -102,13 +103,4 @@ func policyKindOwner(group string) netmodel.Name {
 		}
 	}
 	return ""
-}
-
-func slicesContains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

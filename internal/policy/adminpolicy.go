@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -158,7 +159,7 @@ func adminSubject(namespaces *metav1.LabelSelector, pods *anpPods) (Matcher, err
 
 func anpRuleOf(r anpRule, d Direction, allowed []string) (Rule, error) {
 	action := Action(r.Action)
-	if !containsFold(allowed, r.Action) {
+	if !slices.Contains(allowed, r.Action) {
 		return Rule{}, fmt.Errorf("action %q is none of %s", r.Action, strings.Join(allowed, ", "))
 	}
 	peers := r.From
@@ -230,15 +231,6 @@ func defaultProto(p string) string {
 		return "TCP"
 	}
 	return p
-}
-
-func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // The network-policy-api's v1alpha2 ClusterNetworkPolicy (sigs.k8s.io/network-policy-api

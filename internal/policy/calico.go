@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -414,7 +415,7 @@ func calicoEntityMatcher(ns string, e *calicoEntity) (Matcher, error) {
 			sa = func(ep *Endpoint) Match {
 				m := yes
 				if len(names) > 0 {
-					m = matchOf(containsFold(names, ep.ServiceAccount))
+					m = matchOf(slices.Contains(names, ep.ServiceAccount))
 				}
 				if saSel != "" && strings.TrimSpace(saSel) != "all()" {
 					m = andM(m, maybe("a serviceAccounts selector selects by ServiceAccount labels, which the engine does not read"))

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -143,7 +144,7 @@ apiVersion: policy.networking.k8s.io/v1alpha1
 kind: AdminNetworkPolicy
 metadata: {name: ` + name + `}
 spec:
-  priority: ` + itoa(prio) + `
+  priority: ` + strconv.Itoa(prio) + `
   subject: {namespaces: {matchLabels: {env: prod}}}
   ingress:
   - name: r
@@ -474,7 +475,7 @@ kind: ClusterNetworkPolicy
 metadata: {name: ` + name + `}
 spec:
   tier: ` + tier + `
-  priority: ` + itoa(prio) + `
+  priority: ` + strconv.Itoa(prio) + `
   appliedTo: [{podSelector: {matchLabels: {app: web}}}]
   ingress: [{action: ` + action + `, from: [{podSelector: {matchLabels: {app: a}}}], ports: [{protocol: TCP, port: 80}]}]
 `

@@ -6,6 +6,7 @@ package policy
 
 import (
 	"net/netip"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -37,7 +38,7 @@ type Port struct {
 }
 
 // String is "80/TCP".
-func (p Port) String() string { return itoa(int(p.Number)) + "/" + string(p.Protocol) }
+func (p Port) String() string { return strconv.Itoa(int(p.Number)) + "/" + string(p.Protocol) }
 
 // Tri is a three-valued answer: no, yes, or cannot be decided.
 type Tri uint8
@@ -275,28 +276,6 @@ func (p *Policy) makeLabel() string {
 		return s + " (" + p.Stage.String() + " tier " + p.Tier + ")"
 	}
 	return s + " (" + p.Stage.String() + ")"
-}
-
-func itoa(n int) string {
-	var b [20]byte
-	i := len(b)
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
-		}
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
 }
 
 // uniq are the distinct non-empty strings, in order.

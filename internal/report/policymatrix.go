@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -457,7 +458,7 @@ func groupPods(pods []MatrixPod, eps []*policy.Endpoint, sets ...*policy.Set) ([
 		if p.Destination {
 			buf = append(buf, 'd')
 		}
-		for _, name := range sortedKeys(p.Named) {
+		for _, name := range slices.Sorted(maps.Keys(p.Named)) {
 			cp := p.Named[name]
 			buf = fmt.Appendf(buf, "\x00%s=%d/%s", name, cp.ContainerPort, cp.Protocol)
 		}
@@ -477,7 +478,7 @@ func groupPods(pods []MatrixPod, eps []*policy.Endpoint, sets ...*policy.Set) ([
 		}
 		groupOf[i] = g
 		groups[g].Pods = append(groups[g].Pods, p.Name)
-		if !maps2Equal(groups[g].Labels, p.Labels) {
+		if !maps.Equal(groups[g].Labels, p.Labels) {
 			groups[g].Labels = commonLabels(groups[g].Labels, p.Labels)
 		}
 	}
@@ -513,7 +514,7 @@ func groupName(pods []MatrixPod, grp MatrixGroup, groupOf []int) string {
 		if len(members) == 1 || len(grp.Labels) == 0 {
 			return bare
 		}
-		keys := sortedKeys(grp.Labels)
+		keys := slices.Sorted(maps.Keys(grp.Labels))
 		parts := make([]string, len(keys))
 		for i, k := range keys {
 			parts[i] = k + "=" + grp.Labels[k]
@@ -529,27 +530,6 @@ func groupName(pods []MatrixPod, grp MatrixGroup, groupOf []int) string {
 		rest++
 	}
 	return fmt.Sprintf("%s +%d", first, rest)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func maps2Equal(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // commonLabels are the labels both sets share.
