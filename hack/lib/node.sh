@@ -44,7 +44,8 @@ docker_archive() {
   rm -rf "$work"
 }
 
-node_images() {
+# node_images_build builds the pause and busybox images into $NODE/images.
+node_images_build() {
   local dir=$NODE/images
   mkdir -p "$dir/pause" "$dir/busybox/bin"
   (cd "$REPO_DIR" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$dir/pause/pause" ./hack/node/pause)
@@ -53,7 +54,11 @@ node_images() {
   local a
   for a in sh ip cat ls sleep echo nslookup wget timeout ping nc httpd date stat; do ln -sf busybox "$dir/busybox/bin/$a"; done
   docker_archive "$dir/busybox" '["/bin/sh"]' "$BUSYBOX_IMAGE" "$dir/busybox.tar"
-  local i
+}
+
+node_images() {
+  local dir=$NODE/images i
+  node_images_build
   for i in pause busybox; do
     ctr --address "$NODE/containerd/containerd.sock" -n k8s.io images import --no-unpack=false "$dir/$i.tar" >/dev/null
   done
@@ -201,6 +206,10 @@ CNI
 
 cmd_node_up() {
   parse_common "$@"
+  if [ -n "$COUNT$CNI" ]; then
+    cmd_nodes_up
+    return
+  fi
   node_require
   load_cluster_env
   NODE=$STATE/node
@@ -213,6 +222,7 @@ cmd_node_up() {
   NODE_RUN=/run/podnet-$NAME
   CNI_NETWORK=podnet-$NAME
   [ -f "$NODE/node.env" ] && die "cluster '$NAME' already has a real node; remove it with: hack/cluster node-down --name $NAME"
+  [ -f "$STATE/nodes/nodes.env" ] && die "cluster '$NAME' has real nodes in namespaces of their own (node-up --count); remove them first with: hack/cluster node-down --name $NAME"
   mkdir -p "$NODE"
   # what node-down restores
   {
@@ -300,6 +310,10 @@ node_teardown() {
 cmd_node_env() {
   parse_common "$@"
   NODE=$STATE/node
+  if [ -f "$STATE/nodes/nodes.env" ]; then
+    nodes_env
+    return
+  fi
   [ -f "$NODE/node.env" ] || die "cluster '$NAME' has no real node (hack/cluster node-up --name $NAME)"
   # shellcheck disable=SC1091
   source "$NODE/node.env"
@@ -320,5 +334,6 @@ cmd_node_down() {
   BIN=${BIN:-$(cluster_bin_dir)}
   NODE=$STATE/node
   node_teardown
-  echo "cluster: real node of '$NAME' is down" >&2
+  nodes_teardown
+  echo "cluster: real nodes of '$NAME' are down" >&2
 }
