@@ -155,6 +155,9 @@ func (calicoModel) podCIDRs(n *cluster.Node, ev *cluster.Evidence) ([]netip.Pref
 
 func (calicoModel) NodeCIDRIPAM(*cluster.Evidence) bool { return false }
 
+// tunnel: Calico publishes its VXLAN VTEP MAC on its own Node resource (projectcalico.org/v3
+// spec.ipv4VXLANTunnelMACAddr), not on the Kubernetes node's annotations, so MAC stays empty and
+// a probe reads it from the device.
 func (calicoModel) tunnel(n *cluster.Node, mode string, _ *cluster.Evidence) *Tunnel {
 	switch baseMode(mode) {
 	case "vxlan":

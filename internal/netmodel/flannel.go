@@ -98,13 +98,27 @@ func (flannelModel) mode(n *cluster.Node, ev *cluster.Evidence) (string, []strin
 	return "", nil
 }
 
+// flannelBackendData is what flanneld publishes of its backend in the node's backend-data
+// annotation: for VXLAN {"VNI":1,"VtepMAC":"aa:bb:cc:dd:ee:ff"}, which the other nodes' flanneld
+// program into their FDB and neighbour tables.
+type flannelBackendData struct {
+	VNI     int    `json:"VNI"`
+	VtepMAC string `json:"VtepMAC"`
+}
+
+// flannelBackend reads the node's backend-data annotation; a missing or unreadable one is empty.
+func flannelBackend(n *cluster.Node) flannelBackendData {
+	var data flannelBackendData
+	if json.Unmarshal([]byte(n.Annotations[annFlannelBackendData]), &data) != nil {
+		return flannelBackendData{}
+	}
+	return data
+}
+
 // flannelVNI is the node's VXLAN VNI (backend-data), 1 by default.
 func flannelVNI(n *cluster.Node) int {
-	var data struct {
-		VNI int `json:"VNI"`
-	}
-	if json.Unmarshal([]byte(n.Annotations[annFlannelBackendData]), &data) == nil && data.VNI > 0 {
-		return data.VNI
+	if vni := flannelBackend(n).VNI; vni > 0 {
+		return vni
 	}
 	return 1
 }
@@ -123,6 +137,10 @@ func (flannelModel) tunnel(n *cluster.Node, mode string, _ *cluster.Evidence) *T
 		return nil // host-gw and friends route without a tunnel device
 	}
 	t := &Tunnel{Kind: mode, Device: dev}
+	if mode == "vxlan" {
+		// the VTEP MAC the other nodes' flanneld program for this node
+		t.MAC = flannelBackend(n).VtepMAC
+	}
 	// flannel gives its tunnel device (flannel.1, and flannel-v6.1 for IPv6) the network address
 	// of the node's subnet of that family
 	for _, p := range n.PodCIDRs {

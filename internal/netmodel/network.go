@@ -50,6 +50,9 @@ type Tunnel struct {
 	Kind      string   `json:"kind"`
 	Device    string   `json:"device,omitempty"`
 	Addresses []string `json:"addresses,omitempty"`
+	// MAC is the tunnel device's MAC address (a VXLAN VTEP's) as the model's agent published it
+	// for the other nodes' FDB and neighbour entries, "" when the node's objects do not say.
+	MAC string `json:"mac,omitempty"`
 }
 
 // String is "kind address[,address]".

@@ -214,3 +214,36 @@ func TestAntreaModes(t *testing.T) {
 		}
 	}
 }
+
+// TestTunnelMAC: flannel's VXLAN VTEP MAC comes from its backend-data annotation; Calico publishes
+// none on the Kubernetes node.
+func TestTunnelMAC(t *testing.T) {
+	pods := pfx("10.244.1.0/24")
+	tests := []struct {
+		name string
+		node cluster.Node
+		want *Tunnel
+	}{
+		{"flannel vxlan with backend-data", cluster.Node{Name: "n", PodCIDRs: pods, Annotations: map[string]string{annFlannelBackend: "vxlan",
+			annFlannelBackendData: `{"VNI":1,"VtepMAC":"4a:3f:9c:12:7e:01"}`}},
+			&Tunnel{Kind: "vxlan", Device: "flannel.1", Addresses: []string{"10.244.1.0"}, MAC: "4a:3f:9c:12:7e:01"}},
+		{"flannel vxlan VNI 4 names the device", cluster.Node{Name: "n", PodCIDRs: pods, Annotations: map[string]string{annFlannelBackend: "vxlan",
+			annFlannelBackendData: `{"VNI":4,"VtepMAC":"4a:3f:9c:12:7e:02"}`}},
+			&Tunnel{Kind: "vxlan", Device: "flannel.4", Addresses: []string{"10.244.1.0"}, MAC: "4a:3f:9c:12:7e:02"}},
+		{"flannel vxlan without backend-data", cluster.Node{Name: "n", PodCIDRs: pods, Annotations: map[string]string{annFlannelBackend: "vxlan"}},
+			&Tunnel{Kind: "vxlan", Device: "flannel.1", Addresses: []string{"10.244.1.0"}}},
+		{"flannel vxlan with unreadable backend-data", cluster.Node{Name: "n", PodCIDRs: pods, Annotations: map[string]string{annFlannelBackend: "vxlan", annFlannelBackendData: "{"}},
+			&Tunnel{Kind: "vxlan", Device: "flannel.1", Addresses: []string{"10.244.1.0"}}},
+		{"flannel host-gw has no tunnel", cluster.Node{Name: "n", PodCIDRs: pods, Annotations: map[string]string{annFlannelBackend: "host-gw", annFlannelBackendData: "null"}}, nil},
+		{"calico vxlan publishes no MAC on the node", cluster.Node{Name: "n", Annotations: map[string]string{annCalicoVXLANTunnel: "192.168.9.0"}},
+			&Tunnel{Kind: "vxlan", Device: "vxlan.calico", Addresses: []string{"192.168.9.0"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			nn := ResolveNode(&tt.node, &cluster.Evidence{}, nil)
+			if diff := cmp.Diff(tt.want, nn.Tunnel); diff != "" {
+				t.Errorf("tunnel (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

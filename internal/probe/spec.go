@@ -26,6 +26,10 @@ const (
 const (
 	ProfileRestricted = "restricted"
 	ProfileNetAdmin   = "netadmin"
+	// ProfileNetRaw runs as root with NET_RAW alone, for ping: iputils ping needs a raw ICMP
+	// socket for -M do (don't fragment) on the host network, where the ICMP datagram sockets of
+	// ping_group_range are the node's to allow, and a non-root user keeps no added capability.
+	ProfileNetRaw = "netraw"
 )
 
 // nameSuffix makes names unique; tests swap it.
@@ -63,7 +67,8 @@ func writeIPSection(b *strings.Builder, c string) {
 
 // securityContext is admitted by the Pod Security "restricted" level: non-root, no privilege
 // escalation, every capability dropped, the runtime's seccomp profile. netadmin adds NET_ADMIN
-// and NET_RAW (and so needs a namespace at baseline or privileged).
+// and NET_RAW (and so needs a namespace at baseline or privileged); netraw runs as root with
+// NET_RAW alone (baseline or privileged, and a node probe's host network needs privileged anyway).
 func securityContext(profile string) *corev1.SecurityContext {
 	sc := &corev1.SecurityContext{
 		RunAsNonRoot:             ptr.To(true),
@@ -73,8 +78,12 @@ func securityContext(profile string) *corev1.SecurityContext {
 		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 		SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	}
-	if profile == ProfileNetAdmin {
+	switch profile {
+	case ProfileNetAdmin:
 		sc.Capabilities.Add = []corev1.Capability{"NET_ADMIN", "NET_RAW"}
+	case ProfileNetRaw:
+		sc.RunAsNonRoot, sc.RunAsUser, sc.RunAsGroup = ptr.To(false), ptr.To(int64(0)), ptr.To(int64(0))
+		sc.Capabilities.Add = []corev1.Capability{"NET_RAW"}
 	}
 	return sc
 }
@@ -196,6 +205,9 @@ func NodePod(node, namespace string, o Options) *corev1.Pod {
 				TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 			}},
 		},
+	}
+	if o.Profile == ProfileNetRaw {
+		pod.Spec.SecurityContext.RunAsNonRoot = nil // the container runs as root (see ProfileNetRaw)
 	}
 	if o.HostRoot {
 		// read-only, recursively where the runtime can, no propagation. The CNI's and the
