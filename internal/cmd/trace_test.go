@@ -206,7 +206,10 @@ func TestTraceProbeMismatch(t *testing.T) {
 			section("connect 10.244.1.2 80", "nc: timed out\n", "1") + "@@podnet end\n",
 		// node-1 lost its route to node-2's CIDR: the packet follows the default route, unencapsulated
 		"node node-1": fmt.Sprintf(addrText, "192.168.56.11") + section("lookup 10.244.1.2 from 10.244.0.2 iif cni0", "10.244.1.2 from 10.244.0.2 via 192.168.56.1 dev eth0 iif cni0 \n    cache \n", "0") +
-			section("device flannel.1", flannelDev("192.168.56.11"), "0") + "@@podnet end\n",
+			section("device flannel.1", flannelDev("192.168.56.11"), "0") +
+			// and its FDB still sends node-2's VTEP to node-2's old address
+			section("fdb flannel.1", "ba:2c:49:6d:01:7e dst 192.168.56.99 self permanent\n", "0") +
+			section("neigh flannel.1", "10.244.1.0 lladdr ba:2c:49:6d:01:7e PERMANENT\n", "0") + "@@podnet end\n",
 		// node-2's flannel picked another interface for its tunnel
 		"node node-2": fmt.Sprintf(addrText, "192.168.56.12") + section("lookup 10.244.1.2", "10.244.1.2 dev cni0 src 10.244.1.1 uid 0 \n    cache \n", "0") +
 			section("device flannel.1", flannelDev("10.0.2.15"), "0") + "@@podnet end\n",
@@ -218,24 +221,31 @@ func TestTraceProbeMismatch(t *testing.T) {
 	}
 	want := `
 live check (ip route get in each namespace, the tunnel devices on the nodes):
-HOP   WHERE            CHECK       RESULT
- 1    pod shop/web-1   route       expected 10.244.1.2 via 10.244.0.1 dev eth0
-                                   seen     10.244.1.2 via 10.244.0.1 dev eth0
-                                   ok
- 3    node node-1      route       expected 10.244.1.2 from 10.244.0.2 iif cni0 via 10.244.1.0 dev flannel.1
-                                   seen     10.244.1.2 via 192.168.56.1 dev eth0
-                                   MISMATCH: leaves by eth0, not flannel.1
-                                   likely cause: no tunnel route for 10.244.1.2 on this node, so it follows the node's own routes out of eth0 unencapsulated and the underlay drops it: flanneld has not programmed the route (agent down, or the destination node unknown to it)
- 6    node node-2      route       expected 10.244.1.2 dev cni0
-                                   seen     10.244.1.2 dev cni0
-                                   ok
- -    node node-1      flannel.1   expected vxlan VNI 1 UDP 8472 local 192.168.56.11, up
-                                   seen     vxlan VNI 1 UDP 8472 local 192.168.56.11, up, mtu 1450
-                                   ok
- -    node node-2      flannel.1   expected vxlan VNI 1 UDP 8472 local 192.168.56.12, up
-                                   seen     vxlan VNI 1 UDP 8472 local 10.0.2.15, up, mtu 1450
-                                   MISMATCH: local address 10.0.2.15, not the node's InternalIP 192.168.56.12
-                                   likely cause: the agent picked another interface for the tunnel (several NICs?): other nodes send to the InternalIP; set flanneld's --iface (or --iface-regex, --iface-can-reach)
+HOP   WHERE            CHECK                 RESULT
+ 1    pod shop/web-1   route                 expected 10.244.1.2 via 10.244.0.1 dev eth0
+                                             seen     10.244.1.2 via 10.244.0.1 dev eth0
+                                             ok
+ 3    node node-1      route                 expected 10.244.1.2 from 10.244.0.2 iif cni0 via 10.244.1.0 dev flannel.1
+                                             seen     10.244.1.2 via 192.168.56.1 dev eth0
+                                             MISMATCH: leaves by eth0, not flannel.1
+                                             likely cause: no tunnel route for 10.244.1.2 on this node, so it follows the node's own routes out of eth0 unencapsulated and the underlay drops it: flanneld has not programmed the route (agent down, or the destination node unknown to it)
+ 6    node node-2      route                 expected 10.244.1.2 dev cni0
+                                             seen     10.244.1.2 dev cni0
+                                             ok
+ -    node node-1      flannel.1             expected vxlan VNI 1 UDP 8472 local 192.168.56.11, up
+                                             seen     vxlan VNI 1 UDP 8472 local 192.168.56.11 dev eth0, up, mtu 1450
+                                             ok
+ -    node node-1      flannel.1 neighbour   expected 10.244.1.0 lladdr (the far VTEP's MAC)
+                                             seen     10.244.1.0 lladdr ba:2c:49:6d:01:7e
+                                             ok
+ -    node node-1      flannel.1 fdb         expected ba:2c:49:6d:01:7e dst 192.168.56.12
+                                             seen     ba:2c:49:6d:01:7e dst 192.168.56.99
+                                             MISMATCH: the outer destination is 192.168.56.99, not 192.168.56.12
+                                             likely cause: node node-2's VTEP is sent to an old address (the node was re-addressed, or publishes another address than the one it is reached at): restart flanneld on this node, or fix the node's public address
+ -    node node-2      flannel.1             expected vxlan VNI 1 UDP 8472 local 192.168.56.12, up
+                                             seen     vxlan VNI 1 UDP 8472 local 10.0.2.15 dev eth0, up, mtu 1450
+                                             MISMATCH: local address 10.0.2.15, not the node's InternalIP 192.168.56.12
+                                             likely cause: the agent picked another interface for the tunnel (several NICs?): other nodes send to the InternalIP; set flanneld's --iface (or --iface-regex, --iface-can-reach)
 
 TCP connect from pod shop/web-1 to 10.244.1.2:80: timeout (expected: connected)
   nc: timed out

@@ -13,7 +13,10 @@ import (
 type PathProbe struct {
 	Lookups []RouteQuery
 	Devices []string
-	Connect *ConnectTo
+	// Forwarding are tunnel devices whose forwarding entries are read: `bridge fdb show` and
+	// `ip neigh show` on them (a VXLAN device's VTEPs).
+	Forwarding []string
+	Connect    *ConnectTo
 }
 
 // RouteQuery is one `ip route get`: to Dst, or, with From and Iif, as if a packet from From had
@@ -45,6 +48,7 @@ const (
 	sectionLookup  = "lookup "
 	sectionDevice  = "device "
 	sectionConnect = "connect "
+	sectionNeigh   = "neigh "
 )
 
 // ValidDevice reports whether s is an interface name the script may be given: a name ValidName
@@ -73,6 +77,13 @@ func PathScript(pp PathProbe) (string, error) {
 			return "", fmt.Errorf("bad device name %q", d)
 		}
 		fmt.Fprintf(&b, "echo '%s%s%s'; { ip -d link show dev '%s' 2>/dev/null || ip link show dev '%s'; } 2>&1; echo '%s'$?\n", markSection, sectionDevice, d, d, d, markExit)
+	}
+	for _, d := range pp.Forwarding {
+		if !ValidDevice(d) {
+			return "", fmt.Errorf("bad device name %q", d)
+		}
+		fmt.Fprintf(&b, "echo '%s%s%s'; bridge fdb show dev '%s' 2>&1; echo '%s'$?\n", markSection, sectionFDB, d, d, markExit)
+		fmt.Fprintf(&b, "echo '%s%s%s'; ip neigh show dev '%s' 2>&1; echo '%s'$?\n", markSection, sectionNeigh, d, d, markExit)
 	}
 	if c := pp.Connect; c != nil {
 		t := max(c.TimeoutSeconds, 1)
@@ -153,6 +164,8 @@ type Device struct {
 	VNI   int    `json:"vni,omitempty"`
 	Port  int    `json:"udpPort,omitempty"`
 	Local string `json:"local,omitempty"`
+	// Underlay is the device the tunnel sends its outer packets by (`dev X`), when it is bound to one.
+	Underlay string `json:"underlay,omitempty"`
 	// External: a collect-metadata tunnel (Cilium's), whose VNI and remote come per packet.
 	External bool `json:"external,omitempty"`
 	// Detailed: ip printed the link's details (an iproute2 ip; busybox's cannot).
@@ -195,6 +208,8 @@ func ParseDevice(name, out, exit string) Device {
 					d.Port, _ = strconv.Atoi(next)
 				case "local":
 					d.Local = next
+				case "dev":
+					d.Underlay = next
 				case "external":
 					d.External = true
 				}
@@ -258,7 +273,17 @@ type PathResult struct {
 	// Routes are the answers by query (RouteQuery.String()).
 	Routes  map[string]RouteAnswer
 	Devices map[string]Device
-	Connect *ConnectResult
+	// FDB and Neighbours are the forwarding entries of the Forwarding devices, by device.
+	FDB        map[string]Forwarding[FDBEntry]
+	Neighbours map[string]Forwarding[Neighbour]
+	Connect    *ConnectResult
+}
+
+// Forwarding is the entries a command listed on a device, or why it could not.
+type Forwarding[E any] struct {
+	Entries []E
+	// Error: the command failed (busybox has no `bridge`), so nothing is known.
+	Error string
 }
 
 // ParsePath reads a path probe's output.
@@ -271,7 +296,8 @@ func ParsePath(out string) (*PathResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &PathResult{Snapshot: snap, Routes: map[string]RouteAnswer{}, Devices: map[string]Device{}}
+	r := &PathResult{Snapshot: snap, Routes: map[string]RouteAnswer{}, Devices: map[string]Device{},
+		FDB: map[string]Forwarding[FDBEntry]{}, Neighbours: map[string]Forwarding[Neighbour]{}}
 	for _, s := range secs {
 		switch {
 		case strings.HasPrefix(s.Name, sectionLookup):
@@ -284,6 +310,22 @@ func ParsePath(out string) (*PathResult, error) {
 		case strings.HasPrefix(s.Name, sectionDevice):
 			name := strings.TrimPrefix(s.Name, sectionDevice)
 			r.Devices[name] = ParseDevice(name, s.Output, s.Exit)
+		case strings.HasPrefix(s.Name, sectionFDB):
+			var f Forwarding[FDBEntry]
+			if s.Exit != "0" {
+				f.Error = firstLine(s.Output, s.Exit)
+			} else if f.Entries, err = ParseFDB(s.Output); err != nil {
+				f.Error = err.Error()
+			}
+			r.FDB[strings.TrimPrefix(s.Name, sectionFDB)] = f
+		case strings.HasPrefix(s.Name, sectionNeigh):
+			var f Forwarding[Neighbour]
+			if s.Exit != "0" {
+				f.Error = firstLine(s.Output, s.Exit)
+			} else if f.Entries, err = ParseNeigh(s.Output); err != nil {
+				f.Error = err.Error()
+			}
+			r.Neighbours[strings.TrimPrefix(s.Name, sectionNeigh)] = f
 		case strings.HasPrefix(s.Name, sectionConnect):
 			ip, port, _ := strings.Cut(strings.TrimPrefix(s.Name, sectionConnect), " ")
 			to := ip + ":" + port

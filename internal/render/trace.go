@@ -163,7 +163,11 @@ func traceProbe(b *strings.Builder, v *trace.Verification, o TableOptions) error
 		add(fmt.Sprintf("%2d", c.Hop), c.In, "route", c.Expected, c.Seen, c.Status, c.Reason, c.Cause)
 	}
 	for _, d := range v.Devices {
-		add(" -", d.In, d.Device, d.Expected, d.Seen, d.Status, d.Reason, d.Cause)
+		check := d.Device
+		if d.Aspect != "" && d.Aspect != trace.AspectDevice {
+			check += " " + string(d.Aspect)
+		}
+		add(" -", d.In, check, d.Expected, d.Seen, d.Status, d.Reason, d.Cause)
 	}
 	if len(rows) > 0 {
 		fmt.Fprintf(b, "\nlive check (ip route get in each namespace, the tunnel devices on the nodes):\n")

@@ -57,16 +57,31 @@ type Check struct {
 	Cause    string `json:"likelyCause,omitempty"`
 }
 
-// DeviceCheck is a tunnel device on a node, expected and seen.
+// DeviceCheck is a tunnel device on a node, expected and seen: the device itself, or (Aspect) its
+// forwarding entry for the tunnel's far end.
 type DeviceCheck struct {
-	In       string `json:"in"`
-	Device   string `json:"device"`
+	In     string `json:"in"`
+	Device string `json:"device"`
+	Aspect Aspect `json:"aspect"`
 	Expected string `json:"expected"`
 	Seen     string `json:"seen,omitempty"`
 	Status   Status `json:"status"`
 	Reason   string `json:"reason,omitempty"`
 	Cause    string `json:"likelyCause,omitempty"`
 }
+
+// Aspect is what a DeviceCheck looks at.
+type Aspect string
+
+// Aspects of a tunnel device.
+const (
+	// AspectDevice: kind, VNI, port, local address, underlay device, state.
+	AspectDevice Aspect = "device"
+	// AspectNeighbour: the next hop's neighbour entry on the device (the far VTEP's MAC).
+	AspectNeighbour Aspect = "neighbour"
+	// AspectFDB: the forwarding entry of that MAC (the outer destination).
+	AspectFDB Aspect = "fdb"
+)
 
 // ConnectCheck is the TCP connection from the source.
 type ConnectCheck struct {
@@ -117,6 +132,9 @@ func (p *Path) Probes() map[string]*probe.PathProbe {
 		if !slices.Contains(pp.Devices, d.device) {
 			pp.Devices = append(pp.Devices, d.device)
 		}
+		if d.nextHop != "" && !slices.Contains(pp.Forwarding, d.device) {
+			pp.Forwarding = append(pp.Forwarding, d.device)
+		}
 	}
 	return out
 }
@@ -129,6 +147,10 @@ type tunnelDevice struct {
 	localIsInternalIP bool
 	// hint says how to make the agent use the right interface
 	hint string
+	// nextHop is the far end's tunnel address the route goes via (the sending end of a VXLAN
+	// tunnel only: its neighbour and FDB entries are checked); peerMAC is the far VTEP's MAC as
+	// its agent published it ("" when the model does not say); peer names the far node.
+	nextHop, peerMAC, peer string
 }
 
 // tunnelDevices are the tunnel's two ends: the device on the source's node and on the
@@ -150,6 +172,20 @@ func (p *Path) tunnelDevices() []tunnelDevice {
 	for _, h := range p.Hops {
 		if h.Where != srcIn && strings.HasPrefix(h.Where, "node ") && h.Device == enc.Device {
 			out = append(out, tunnelDevice{in: h.Where, device: enc.Device, encap: enc, local: enc.OuterDst, localIsInternalIP: p.transportIsInternalIP(h.Where), hint: hint})
+		}
+	}
+	// a VXLAN device's route to the far end goes via its tunnel address: the kernel finds the far
+	// VTEP's MAC in the neighbour table and the outer destination in the FDB, both programmed by the agent
+	if len(out) == 2 && strings.HasPrefix(enc.Kind, "vxlan") {
+		for _, h := range p.Hops {
+			if h.Encap == enc && h.Lookup != nil && h.Lookup.Via != "" && h.Lookup.Dev == enc.Device {
+				out[0].nextHop, out[0].peer = h.Lookup.Via, strings.TrimPrefix(out[1].in, "node ")
+				for _, n := range p.Nodes {
+					if n.Name == out[0].peer && n.Tunnel != nil {
+						out[0].peerMAC = n.Tunnel.MAC
+					}
+				}
+			}
 		}
 	}
 	return out
@@ -193,7 +229,7 @@ func (p *Path) Verify(obs map[string]*Observation) *Verification {
 		v.Checks = append(v.Checks, c)
 	}
 	for _, td := range p.tunnelDevices() {
-		d := DeviceCheck{In: td.in, Device: td.device, Expected: expectedDevice(td)}
+		d := DeviceCheck{In: td.in, Device: td.device, Aspect: AspectDevice, Expected: expectedDevice(td)}
 		o := obs[td.in]
 		switch {
 		case o == nil || o.Err != nil:
@@ -212,15 +248,99 @@ func (p *Path) Verify(obs map[string]*Observation) *Verification {
 				v.Mismatches++
 			default:
 				d.Seen = describeDevice(seen)
-				d.Status, d.Reason, d.Cause = compareDevice(td, seen)
+				d.Status, d.Reason, d.Cause = compareDevice(td, seen, o.Result.Snapshot.InterfacesWith(td.local))
 				if d.Status == StatusMismatch {
 					v.Mismatches++
 				}
 			}
 		}
 		v.Devices = append(v.Devices, d)
+		if td.nextHop != "" {
+			for _, f := range p.forwardingChecks(td, o) {
+				if f.Status == StatusMismatch {
+					v.Mismatches++
+				}
+				v.Devices = append(v.Devices, f)
+			}
+		}
 	}
 	return v
+}
+
+// forwardingChecks check the sending end's neighbour entry for the far end's tunnel address (the
+// far VTEP's MAC, which its agent publishes) and the FDB entry of that MAC (the far node's
+// transport address): the two entries a VXLAN device without learning sends by.
+func (p *Path) forwardingChecks(td tunnelDevice, o *Observation) []DeviceCheck {
+	agent := p.src.Model().Agent()
+	mac := td.peerMAC
+	neigh := DeviceCheck{In: td.in, Device: td.device, Aspect: AspectNeighbour, Expected: td.nextHop + " lladdr " + orText(mac, "(the far VTEP's MAC)")}
+	fdb := DeviceCheck{In: td.in, Device: td.device, Aspect: AspectFDB, Expected: orText(mac, "(the far VTEP's MAC)") + " dst " + td.encap.OuterDst}
+	if o == nil || o.Err != nil || o.Result == nil {
+		neigh.Status, fdb.Status = StatusFailed, StatusFailed
+		if o != nil && o.Err != nil {
+			neigh.Reason, fdb.Reason = o.Err.Error(), o.Err.Error()
+		}
+		return []DeviceCheck{neigh, fdb}
+	}
+	ns, ok := o.Result.Neighbours[td.device]
+	switch {
+	case !ok:
+		neigh.Status, neigh.Reason = StatusFailed, "the probe's output has no neighbours of "+td.device
+	case ns.Error != "":
+		neigh.Status, neigh.Reason = StatusFailed, "ip neigh failed: "+ns.Error
+	default:
+		var seen *probe.Neighbour
+		for i := range ns.Entries {
+			if ns.Entries[i].Dst == td.nextHop {
+				seen = &ns.Entries[i]
+			}
+		}
+		switch {
+		case seen == nil || seen.LLAddr == "":
+			neigh.Status, neigh.Seen = StatusMismatch, "no entry"
+			neigh.Reason = "no neighbour entry for " + td.nextHop + " on " + td.device
+			neigh.Cause = fmt.Sprintf("%s on this node has not programmed node %s's VTEP (it writes the entry when it learns the node): is it running, and does it see node %s? Its log says why", agent, td.peer, td.peer)
+		case mac != "" && !strings.EqualFold(seen.LLAddr, mac):
+			neigh.Status, neigh.Seen = StatusMismatch, td.nextHop+" lladdr "+seen.LLAddr
+			neigh.Reason = "the entry names " + seen.LLAddr + ", node " + td.peer + " publishes " + mac
+			neigh.Cause = fmt.Sprintf("a stale entry: node %s's tunnel device was re-created with a new MAC and %s here has not caught up (restart it on this node)", td.peer, agent)
+		default:
+			neigh.Status, neigh.Seen = StatusOK, td.nextHop+" lladdr "+seen.LLAddr
+			if mac == "" {
+				mac = seen.LLAddr // the FDB entry must carry the MAC the neighbour names
+				fdb.Expected = mac + " dst " + td.encap.OuterDst
+			}
+		}
+	}
+	fs, ok := o.Result.FDB[td.device]
+	switch {
+	case !ok:
+		fdb.Status, fdb.Reason = StatusFailed, "the probe's output has no FDB of "+td.device
+	case fs.Error != "":
+		fdb.Status, fdb.Reason = StatusFailed, "bridge fdb failed ("+fs.Error+"): give --image one with iproute2's bridge to check the FDB"
+	case mac == "":
+		fdb.Status, fdb.Reason = StatusFailed, "the far VTEP's MAC is not known (no neighbour entry, and the model does not publish it)"
+	default:
+		var dsts []string
+		for _, e := range fs.Entries {
+			if strings.EqualFold(e.MAC, mac) && e.Dst != "" {
+				dsts = append(dsts, e.Dst)
+			}
+		}
+		switch {
+		case len(dsts) == 0:
+			fdb.Status, fdb.Seen = StatusMismatch, "no entry"
+			fdb.Reason = "no FDB entry for " + mac + " on " + td.device
+			fdb.Cause = fmt.Sprintf("%s on this node has not programmed node %s's VTEP: packets to its pods are encapsulated to nowhere (look at %s's log on this node)", agent, td.peer, agent)
+		case !slices.Contains(dsts, td.encap.OuterDst):
+			fdb.Status, fdb.Seen = StatusMismatch, mac+" dst "+strings.Join(dsts, ",")
+			fdb.Reason = "the outer destination is " + strings.Join(dsts, ",") + ", not " + td.encap.OuterDst
+			fdb.Cause = fmt.Sprintf("node %s's VTEP is sent to an old address (the node was re-addressed, or publishes another address than the one it is reached at): restart %s on this node, or fix the node's public address", td.peer, agent)
+		default:
+			fdb.Status, fdb.Seen = StatusOK, mac+" dst "+td.encap.OuterDst
+		}
+	}
+	return []DeviceCheck{neigh, fdb}
 }
 
 func expectedDevice(td tunnelDevice) string {
@@ -255,6 +375,9 @@ func describeDevice(d probe.Device) string {
 	if d.Local != "" {
 		parts = append(parts, "local "+d.Local)
 	}
+	if d.Underlay != "" {
+		parts = append(parts, "dev "+d.Underlay)
+	}
 	s := strings.Join(parts, " ")
 	if s != "" {
 		s += ", "
@@ -272,7 +395,7 @@ func describeDevice(d probe.Device) string {
 
 // compareDevice checks a present tunnel device against the model: state, kind, VNI, port and the
 // local address (the node's transport address: an agent that picked another interface breaks the tunnel).
-func compareDevice(td tunnelDevice, d probe.Device) (status Status, reason, cause string) {
+func compareDevice(td tunnelDevice, d probe.Device, localIfaces []string) (status Status, reason, cause string) {
 	e := td.encap
 	if !d.Up {
 		return StatusMismatch, "the device is down", "the CNI agent has not brought its tunnel up, or someone set it down: ip link set " + td.device + " up, then look at the agent's logs"
@@ -294,6 +417,9 @@ func compareDevice(td tunnelDevice, d probe.Device) (status Status, reason, caus
 	case d.Local != "" && td.local != "" && td.local != "?" && d.Local != td.local:
 		return StatusMismatch, fmt.Sprintf("local address %s, not %s, the address the CNI publishes for the node", d.Local, td.local),
 			"the agent bound the tunnel to another interface than the address it publishes (several NICs?): other nodes send to " + td.local + "; " + td.hint
+	case d.Underlay != "" && len(localIfaces) > 0 && !slices.Contains(localIfaces, d.Underlay):
+		return StatusMismatch, fmt.Sprintf("outer packets leave by %s, but %s is on %s", d.Underlay, td.local, strings.Join(localIfaces, ",")),
+			"the agent bound the tunnel to another interface than the one holding its address: " + td.hint
 	}
 	return StatusOK, "", ""
 }
