@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/podnet/kubectl-podnet/internal/overlay"
 	"github.com/podnet/kubectl-podnet/internal/report"
 	"github.com/podnet/kubectl-podnet/internal/trace"
 )
@@ -23,7 +24,7 @@ type realNode struct{ name, ip, netns string }
 
 // flannelNodes starts a cluster of its own with count real nodes on flanneld (cni: flannel-vxlan
 // or flannel-host-gw); node-down happens with the cluster's down.
-func flannelNodes(t *testing.T, name, cni string, count int) (*cluster, []realNode, string) {
+func flannelNodes(t *testing.T, name, cni string, count int) (*cluster, []realNode, func(args ...string) string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("real nodes (network namespaces, kubelet, containerd, flanneld) need root; CI runs as root")
@@ -56,7 +57,34 @@ func flannelNodes(t *testing.T, name, cni string, count int) (*cluster, []realNo
 	if env["UNDERLAY_NETNS"] == "" || nodes[count-1].netns == "" {
 		t.Fatalf("node-env: %v", env)
 	}
-	return c, nodes, env["UNDERLAY_NETNS"]
+	return c, nodes, hc
+}
+
+// checkOverlay runs check overlay with the netcheck image and reads its JSON.
+func checkOverlay(t *testing.T, c *cluster, args ...string) (result, *overlay.Report) {
+	t.Helper()
+	r := c.podnet(t, append([]string{"check", "overlay", "--image", netcheckImage, "--image-pull-policy", "Never", "--probe-namespace", "default", "-o", "json"}, args...)...)
+	var rep overlay.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("check overlay %v: exit %d: %v\n%s\n%s", args, r.code, err, r.stdout, r.stderr)
+	}
+	if left := c.kubectl(t, "get", "pods", "-A", "-l", "app.kubernetes.io/managed-by=kubectl-podnet", "-o", "name"); strings.TrimSpace(left) != "" {
+		t.Errorf("check overlay left probe pods: %s", left)
+	}
+	return r, &rep
+}
+
+// checksOf are a report's checks of one kind, by "from -> to" (or the node, for devices).
+func checksOf(rep *overlay.Report, kind overlay.Kind) map[string]overlay.Check {
+	out := map[string]overlay.Check{}
+	for _, p := range rep.Pairs {
+		for _, c := range p.Checks {
+			if c.Check == kind {
+				out[c.From+" -> "+c.To] = c
+			}
+		}
+	}
+	return out
 }
 
 // inNode runs a command in a node's network namespace: the test's own view of what flanneld programmed.
@@ -178,7 +206,7 @@ func encapHop(p *trace.Path) *trace.Hop {
 // trace --probe checks every hop on the nodes themselves and --connect connects, for pod to pod
 // across nodes and on one node, pod to node and node to pod.
 func TestFlannelVXLANOnRealNodes(t *testing.T) {
-	c, nodes, _ := flannelNodes(t, "e2e-flannel-vxlan", "flannel-vxlan", 3)
+	c, nodes, underlay := flannelNodes(t, "e2e-flannel-vxlan", "flannel-vxlan", 3)
 	startPods(t, c,
 		podManifest("client", nodes[0].name, false, "sleep", "3600"),
 		podManifest("peer", nodes[0].name, false, "httpd", "-f", "-p", "8080", "-h", "/"),
@@ -298,6 +326,70 @@ func TestFlannelVXLANOnRealNodes(t *testing.T) {
 		allLive(t, r, p, 4)
 	})
 
+	// check overlay: healthy, then the underlay drops UDP 8472 (as a security group would), then
+	// carries less than pod MTU + 50 bytes; each named, both directions, and undone
+	t.Run("check overlay: healthy", func(t *testing.T) {
+		r, rep := checkOverlay(t, c, "--nodes", nodes[0].name+","+nodes[1].name+","+nodes[2].name)
+		if r.code != 0 || rep.Summary.Pairs != 3 || rep.Summary.OK != 3 {
+			t.Fatalf("exit %d, summary %+v\n%s", r.code, rep.Summary, r.stderr)
+		}
+		if rep.Overlay.Kind != "vxlan" || rep.Overlay.Port != 8472 || rep.Overlay.VNI != 1 || rep.Overlay.Overhead != 50 {
+			t.Errorf("overlay %+v", rep.Overlay)
+		}
+		for _, n := range rep.Nodes {
+			k := kernel[n.Name]
+			if n.Device == nil || n.Device.VNI != k.vni || n.Device.Port != k.port || n.Device.Local != k.local || n.Device.Underlay != k.underlay || n.VTEPMAC != k.mac || n.TunnelAddress != k.addr || n.PodMTU != 1450 {
+				t.Errorf("%s: %+v device %+v; the kernel's flannel.1: %+v", n.Name, n, n.Device, k)
+			}
+		}
+		// one pair per zone by default: all nodes share one, so a pair is topped up
+		r, rep = checkOverlay(t, c)
+		if r.code != 0 || rep.Summary.Pairs != 1 || len(rep.Nodes) != 2 {
+			t.Errorf("default selection: exit %d, %d nodes, summary %+v", r.code, len(rep.Nodes), rep.Summary)
+		}
+	})
+
+	t.Run("check overlay: UDP 8472 dropped", func(t *testing.T) {
+		underlay("underlay", "--drop-udp", "8472")
+		defer underlay("underlay", "--reset")
+		r, rep := checkOverlay(t, c, "--nodes", nodes[0].name+","+nodes[2].name)
+		if r.code != 2 || rep.Summary.Failed != 1 {
+			t.Fatalf("exit %d, summary %+v", r.code, rep.Summary)
+		}
+		for _, dir := range [][2]realNode{{nodes[0], nodes[2]}, {nodes[2], nodes[0]}} {
+			key := dir[0].name + " -> " + dir[1].name
+			tp, up := checksOf(rep, overlay.KindTunnelPing)[key], checksOf(rep, overlay.KindUnderlayPing)[key]
+			want := "UDP 8472 between " + dir[0].ip + " and " + dir[1].ip + " is dropped"
+			if tp.State != overlay.Failed || !strings.Contains(tp.Cause, want) || up.State != overlay.OK {
+				t.Errorf("%s: tunnel ping %+v, underlay ping %+v; want the cause %q", key, tp, up, want)
+			}
+		}
+		if mtu := checksOf(rep, overlay.KindUnderlayMTU); mtu[nodes[0].name+" -> "+nodes[2].name].State != overlay.OK {
+			t.Errorf("the underlay's MTU is fine, but: %+v", mtu)
+		}
+	})
+
+	t.Run("check overlay: underlay MTU too small", func(t *testing.T) {
+		underlay("underlay", "--mtu", "1400")
+		defer underlay("underlay", "--reset")
+		r, rep := checkOverlay(t, c, "--nodes", nodes[1].name+","+nodes[2].name)
+		if r.code != 2 || rep.Summary.Failed != 1 {
+			t.Fatalf("exit %d, summary %+v", r.code, rep.Summary)
+		}
+		key := nodes[1].name + " -> " + nodes[2].name
+		tp, tm, um := checksOf(rep, overlay.KindTunnelPing)[key], checksOf(rep, overlay.KindTunnelMTU)[key], checksOf(rep, overlay.KindUnderlayMTU)[key]
+		want := "pod MTU 1450 + 50 bytes VXLAN = 1500 exceeds the underlay's path MTU 1400 between " + nodes[1].name + " and " + nodes[2].name
+		if tp.State != overlay.OK || tm.State != overlay.Failed || um.State != overlay.Failed || !strings.Contains(um.Cause, want) || !strings.Contains(um.Cause, "lower the CNI's MTU to 1350") {
+			t.Errorf("tunnel ping %+v, tunnel MTU %+v, underlay MTU %+v; want the cause %q", tp, tm, um, want)
+		}
+	})
+
+	t.Run("check overlay: healthy again after the faults are undone", func(t *testing.T) {
+		if r, rep := checkOverlay(t, c, "--nodes", nodes[0].name+","+nodes[2].name); r.code != 0 || rep.Summary.OK != 1 {
+			t.Errorf("exit %d, summary %+v", r.code, rep.Summary)
+		}
+	})
+
 	t.Run("no probe pod is left", func(t *testing.T) {
 		if left := c.kubectl(t, "get", "pods", "-A", "-l", "app.kubernetes.io/managed-by=kubectl-podnet", "-o", "name"); strings.TrimSpace(left) != "" {
 			t.Errorf("probe pods left behind: %s", left)
@@ -337,4 +429,13 @@ func TestFlannelHostGWOnRealNodes(t *testing.T) {
 		t.Errorf("%s has no route %q", nodes[0].name, want)
 	}
 	allLive(t, r, p, 0)
+
+	// no overlay to check: the underlay still carries the pod MTU
+	r, rep := checkOverlay(t, c)
+	if r.code != 0 || rep.Overlay.State != overlay.NoTunnel || rep.Summary.OK != 1 {
+		t.Errorf("check overlay on host-gw: exit %d, overlay %+v, summary %+v\n%s", r.code, rep.Overlay, rep.Summary, r.stderr)
+	}
+	if len(checksOf(rep, overlay.KindTunnelPing)) != 0 || len(checksOf(rep, overlay.KindUnderlayMTU)) != 2 {
+		t.Errorf("host-gw checks: %+v", rep.Pairs)
+	}
 }
