@@ -12,6 +12,11 @@ command -v zsh >/dev/null || need+=(zsh)
 if [ "$(id -u)" = 0 ]; then
   [ -x /bin/busybox ] || need+=(busybox-static)
   command -v iptables >/dev/null || need+=(iptables)
+  # the real nodes on flanneld (node-up --count): iputils' ping for the netcheck image, nftables for
+  # the underlay's faults, and cgo for building flanneld
+  command -v ping >/dev/null || need+=(iputils-ping)
+  command -v nft >/dev/null || need+=(nftables)
+  command -v gcc >/dev/null || need+=(gcc libc6-dev)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
