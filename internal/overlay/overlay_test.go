@@ -72,10 +72,10 @@ func TestDiagnosis(t *testing.T) {
 		cause string
 	}
 	tests := []struct {
-		name   string
+		name    string
 		breakIt func(a, b *probe.OverlayResult)
-		check  Kind
-		want   want
+		check   Kind
+		want    want
 	}{
 		{"healthy", func(a, b *probe.OverlayResult) {}, KindTunnelPing, want{OK, ""}},
 		{"UDP 8472 dropped: tunnel fails, underlay passes", func(a, b *probe.OverlayResult) {
@@ -156,9 +156,9 @@ func TestDiagnosis(t *testing.T) {
 // TestDeviceCheck: the device is judged against the model and the node's transport address.
 func TestDeviceCheck(t *testing.T) {
 	tests := []struct {
-		name   string
+		name    string
 		breakIt func(d *probe.OverlayResult)
-		want   Check
+		want    Check
 	}{
 		{"ok", func(d *probe.OverlayResult) {}, Check{Check: KindDevice, From: "a", State: OK, Seen: "vxlan id 1 local 198.18.7.11 dev eth0 dstport 8472 mac 4a:3f:9c:12:7e:01 mtu 1450 up"}},
 		{"bound to the wrong interface", func(d *probe.OverlayResult) {

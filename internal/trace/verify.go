@@ -60,9 +60,9 @@ type Check struct {
 // DeviceCheck is a tunnel device on a node, expected and seen: the device itself, or (Aspect) its
 // forwarding entry for the tunnel's far end.
 type DeviceCheck struct {
-	In     string `json:"in"`
-	Device string `json:"device"`
-	Aspect Aspect `json:"aspect"`
+	In       string `json:"in"`
+	Device   string `json:"device"`
+	Aspect   Aspect `json:"aspect"`
 	Expected string `json:"expected"`
 	Seen     string `json:"seen,omitempty"`
 	Status   Status `json:"status"`
