@@ -41,7 +41,7 @@ func healthy(ip, mac, peerIP, peerTunnel, peerMAC string) *probe.OverlayResult {
 	return &probe.OverlayResult{
 		Format: "json", Tools: probe.Tools{IPRoute2: true, Bridge: true, IPutils: true},
 		Links:        []probe.Link{{Index: 2, Name: "eth0", MTU: 1500, Addrs: []probe.Addr{{Family: "inet", CIDR: ip + "/24"}}}},
-		Device:       &probe.TunnelLink{Name: "flannel.1", Present: true, Up: true, State: "UNKNOWN", MTU: 1450, MAC: mac, Kind: "vxlan", VNI: 1, Port: 8472, Local: ip, Underlay: "eth0", Detailed: true},
+		Device:       &probe.Device{Name: "flannel.1", Present: true, Up: true, State: "UNKNOWN", MTU: 1450, MAC: mac, Kind: "vxlan", VNI: 1, Port: 8472, Local: ip, Underlay: "eth0", Detailed: true},
 		FDB:          []probe.FDBEntry{{MAC: peerMAC, Dst: peerIP, Flags: []string{"self"}, State: "permanent"}},
 		Neighbours:   []probe.Neighbour{{Dst: peerTunnel, LLAddr: peerMAC, State: []string{"PERMANENT"}}},
 		PodMTUDevice: "flannel.1", PodMTU: 1450,
@@ -166,14 +166,14 @@ func TestDeviceCheck(t *testing.T) {
 		}, Check{Check: KindDevice, From: "a", State: Failed, Seen: "vxlan id 1 local 10.0.0.11 dev eth1 dstport 8472 mac 4a:3f:9c:12:7e:01 mtu 1450 up",
 			Cause: "it sends from 10.0.0.11, but the node's transport address, where the peers send, is 198.18.7.11 (annotation flannel.alpha.coreos.com/public-ip): set flanneld's --iface (or --iface-regex, --iface-can-reach); it is bound to eth1, but the transport address 198.18.7.11 is on eth0: set flanneld's --iface (or --iface-regex, --iface-can-reach)"}},
 		{"missing", func(d *probe.OverlayResult) {
-			d.Device = &probe.TunnelLink{Name: "flannel.1", Error: `Device "flannel.1" does not exist.`}
+			d.Device = &probe.Device{Name: "flannel.1", Error: `Device "flannel.1" does not exist.`}
 		}, Check{Check: KindDevice, From: "a", State: Failed, Seen: `missing: Device "flannel.1" does not exist.`,
 			Cause: "node a has no flannel.1: flanneld has not set up its tunnel there: check flanneld on a"}},
 		{"MAC not the published one", func(d *probe.OverlayResult) { d.Device.MAC = "4a:3f:9c:12:7e:77" },
 			Check{Check: KindDevice, From: "a", State: Failed, Seen: "vxlan id 1 local 198.18.7.11 dev eth0 dstport 8472 mac 4a:3f:9c:12:7e:77 mtu 1450 up",
 				Cause: "its MAC is 4a:3f:9c:12:7e:77, but flanneld publishes 4a:3f:9c:12:7e:01 for the peers: they program a VTEP that is gone; restart flanneld on a so that it publishes again"}},
 		{"busybox ip: no details", func(d *probe.OverlayResult) {
-			d.Device = &probe.TunnelLink{Name: "flannel.1", Present: true, Up: true, MTU: 1450, MAC: macA}
+			d.Device = &probe.Device{Name: "flannel.1", Present: true, Up: true, MTU: 1450, MAC: macA}
 		}, Check{Check: KindDevice, From: "a", State: Unknown, Seen: "mac 4a:3f:9c:12:7e:01 mtu 1450 up",
 			Cause: "the probe image's ip shows no tunnel details (VNI, port, local address, underlay): give --image one with iproute2 and iputils (docker.io/nicolaka/netshoot:v0.13)"}},
 	}

@@ -47,7 +47,7 @@ type Node struct {
 	ProbeError string       `json:"probeError,omitempty"`
 	Tools      *probe.Tools `json:"tools,omitempty"`
 	// Device is the tunnel device as the probe saw it.
-	Device *probe.TunnelLink `json:"device,omitempty"`
+	Device *probe.Device `json:"device,omitempty"`
 	// PodMTU is the MTU of PodMTUDevice: the tunnel device, else the bridge or the underlay.
 	PodMTU       int    `json:"podMTU,omitempty"`
 	PodMTUDevice string `json:"podMTUDevice,omitempty"`
@@ -263,7 +263,7 @@ func (j *judge) deviceCheck(nn *netmodel.NodeNetwork, n *Node, res *probe.Overla
 }
 
 // describeDevice is the device as ip would sum it up.
-func describeDevice(d *probe.TunnelLink) string {
+func describeDevice(d *probe.Device) string {
 	var f []string
 	if d.Kind != "" {
 		f = append(f, d.Kind)
@@ -325,7 +325,7 @@ func (j *judge) agree(a, b *netmodel.NodeNetwork) Check {
 		c.State, c.Cause = Unknown, "the devices of both nodes are needed in detail (see device)"
 		return c
 	}
-	params := func(d *probe.TunnelLink) string {
+	params := func(d *probe.Device) string {
 		s := d.Kind
 		if d.VNI > 0 {
 			s += fmt.Sprintf(" VNI %d", d.VNI)
@@ -346,7 +346,7 @@ func (j *judge) agree(a, b *netmodel.NodeNetwork) Check {
 }
 
 // device is the node's tunnel device as its probe saw it, nil when unseen or absent.
-func (j *judge) device(node string) *probe.TunnelLink {
+func (j *judge) device(node string) *probe.Device {
 	if r := j.results[node]; r != nil && r.Device != nil && r.Device.Present {
 		return r.Device
 	}

@@ -151,14 +151,16 @@ func ParseRouteGet(out string, exit string) RouteAnswer {
 	return r
 }
 
-// Device is a network device as `ip -d link show` describes it.
+// Device is a network device as `ip -d link show` describes it (trace's tunnel devices, check
+// overlay's).
 type Device struct {
 	Name    string `json:"name"`
 	Present bool   `json:"present"`
 	State   string `json:"state,omitempty"`
 	// Up: the device is administratively up (a tunnel's state reads UNKNOWN when it is).
-	Up  bool `json:"up"`
-	MTU int  `json:"mtu,omitempty"`
+	Up  bool   `json:"up"`
+	MTU int    `json:"mtu,omitempty"`
+	MAC string `json:"mac,omitempty"`
 	// Kind is the link kind (vxlan, geneve, ipip, wireguard, veth...) when ip shows details.
 	Kind  string `json:"kind,omitempty"`
 	VNI   int    `json:"vni,omitempty"`
@@ -173,11 +175,21 @@ type Device struct {
 	Error    string `json:"error,omitempty"`
 }
 
-// ParseDevice reads `ip -d link show dev NAME` (or plain `ip link show`).
-func ParseDevice(name, out, exit string) Device {
+// ParseDevice reads `ip -d link show dev NAME` (or plain `ip link show`), or with links (the
+// namespace's, to name an underlay given by ifindex) its JSON form `ip -j -d link show dev NAME`.
+func ParseDevice(name, out, exit string, links ...Link) Device {
 	d := Device{Name: name}
 	if exit != "0" {
 		d.Error = strings.TrimSpace(strings.SplitN(strings.TrimSpace(out), "\n", 2)[0])
+		if d.Error == "" {
+			d.Error = "ip link show exited " + exit
+		}
+		return d
+	}
+	if strings.HasPrefix(strings.TrimSpace(out), "[") {
+		if err := d.parseJSON(out, links); err != nil {
+			d.Error = err.Error()
+		}
 		return d
 	}
 	d.Present = true
@@ -207,7 +219,7 @@ func ParseDevice(name, out, exit string) Device {
 				case "dstport":
 					d.Port, _ = strconv.Atoi(next)
 				case "local":
-					d.Local = next
+					d.Local = tunnelAddr(next)
 				case "dev":
 					d.Underlay = next
 				case "external":
@@ -215,6 +227,9 @@ func ParseDevice(name, out, exit string) Device {
 				}
 			}
 		default:
+			if f[0] == "link/ether" && len(f) > 1 {
+				d.MAC = f[1]
+			}
 			if strings.Contains(line, " promiscuity ") {
 				d.Detailed = true
 			}

@@ -47,9 +47,9 @@ func TestParseDevice(t *testing.T) {
 		name, out, exit string
 		want            Device
 	}{
-		{"iproute2 vxlan", flannel, "0", Device{Name: "flannel.1", Present: true, State: "UNKNOWN", Up: true, MTU: 1450, Kind: "vxlan", VNI: 1, Port: 8472, Local: "192.168.56.11", Underlay: "eth0", Detailed: true}},
-		{"collect-metadata vxlan", cilium, "0", Device{Name: "cilium_vxlan", Present: true, State: "UNKNOWN", Up: true, MTU: 1500, Kind: "vxlan", Port: 8472, External: true, Detailed: true}},
-		{"busybox", busybox, "0", Device{Name: "flannel.1", Present: true, State: "UP", Up: true, MTU: 1450}},
+		{"iproute2 vxlan", flannel, "0", Device{Name: "flannel.1", Present: true, State: "UNKNOWN", Up: true, MTU: 1450, MAC: "fe:3e:c8:01:39:68", Kind: "vxlan", VNI: 1, Port: 8472, Local: "192.168.56.11", Underlay: "eth0", Detailed: true}},
+		{"collect-metadata vxlan", cilium, "0", Device{Name: "cilium_vxlan", Present: true, State: "UNKNOWN", Up: true, MTU: 1500, MAC: "12:39:29:76:8e:d2", Kind: "vxlan", Port: 8472, External: true, Detailed: true}},
+		{"busybox", busybox, "0", Device{Name: "flannel.1", Present: true, State: "UP", Up: true, MTU: 1450, MAC: "fe:3e:c8:01:39:68"}},
 		{"missing", "Device \"flannel.1\" does not exist.\n", "1", Device{Name: "flannel.1", Error: `Device "flannel.1" does not exist.`}},
 	}
 	for _, tt := range tests {

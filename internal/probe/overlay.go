@@ -209,87 +209,7 @@ func ParseTools(out string) Tools {
 	return t
 }
 
-// TunnelLink is a tunnel device as `ip -d link show` describes it.
-type TunnelLink struct {
-	Name    string `json:"name"`
-	Present bool   `json:"present"`
-	// Up: the device is administratively up (a tunnel's operstate reads UNKNOWN when it is).
-	Up    bool   `json:"up"`
-	State string `json:"state,omitempty"`
-	MTU   int    `json:"mtu,omitempty"`
-	MAC   string `json:"mac,omitempty"`
-	// Kind is the link kind (vxlan, ipip, geneve, wireguard) when ip shows details.
-	Kind string `json:"kind,omitempty"`
-	VNI  int    `json:"vni,omitempty"`
-	Port int    `json:"udpPort,omitempty"`
-	// Local is the outer source address, "" when the device has none (local any).
-	Local string `json:"local,omitempty"`
-	// Underlay is the device the tunnel is bound to (`dev eth0`), "" when it is bound to none.
-	Underlay string `json:"underlay,omitempty"`
-	// Detailed: ip printed the link's details (iproute2; busybox cannot).
-	Detailed bool   `json:"detailed"`
-	Error    string `json:"error,omitempty"`
-}
-
-// tunnelKinds are the link kinds whose details TunnelLink reads.
-var tunnelKinds = map[string]bool{"vxlan": true, "geneve": true, "ipip": true, "wireguard": true, "gre": true, "sit": true, "ip6tnl": true}
-
-// ParseTunnelLink reads `ip -j -d link show dev NAME` (JSON) or `ip -d link show dev NAME` (text,
-// or busybox's plain `ip link show`). links resolve an underlay given by ifindex.
-func ParseTunnelLink(name, out, exit string, links []Link) TunnelLink {
-	d := TunnelLink{Name: name}
-	if exit != "0" {
-		d.Error = strings.TrimSpace(strings.SplitN(strings.TrimSpace(out), "\n", 2)[0])
-		if d.Error == "" {
-			d.Error = "ip link show exited " + exit
-		}
-		return d
-	}
-	if strings.HasPrefix(strings.TrimSpace(out), "[") {
-		if err := d.parseJSON(out, links); err != nil {
-			d.Error = err.Error()
-		}
-		return d
-	}
-	d.Present = true
-	lines := strings.Split(out, "\n")
-	if l, ok := parseLinkHeader(strings.TrimSpace(lines[0])); ok {
-		d.State, d.MTU, d.Up = l.State, l.MTU, hasFlag(l.Flags, "UP")
-	}
-	for _, line := range lines[1:] {
-		f := strings.Fields(line)
-		switch {
-		case len(f) == 0:
-		case strings.HasPrefix(f[0], "link/") && len(f) > 1:
-			if f[0] == "link/ether" {
-				d.MAC = f[1]
-			}
-			if strings.Contains(line, " promiscuity ") {
-				d.Detailed = true
-			}
-		case tunnelKinds[f[0]] && d.Kind == "":
-			d.Kind, d.Detailed = f[0], true
-			for i := 1; i+1 < len(f); i++ {
-				switch f[i] {
-				case "id":
-					d.VNI, _ = strconv.Atoi(f[i+1])
-				case "dstport":
-					d.Port, _ = strconv.Atoi(f[i+1])
-				case "local":
-					d.Local = tunnelAddr(f[i+1])
-				case "dev":
-					d.Underlay = f[i+1]
-				default:
-					continue
-				}
-				i++
-			}
-		}
-	}
-	return d
-}
-
-func (d *TunnelLink) parseJSON(out string, links []Link) error {
+func (d *Device) parseJSON(out string, links []Link) error {
 	var raw []struct {
 		Ifname    string   `json:"ifname"`
 		Flags     []string `json:"flags"`
@@ -532,7 +452,7 @@ type OverlayResult struct {
 	// Links are the node's interfaces with their addresses.
 	Links []Link `json:"-"`
 	// Device is the tunnel device, nil without one.
-	Device *TunnelLink `json:"device,omitempty"`
+	Device *Device `json:"device,omitempty"`
 	// FDB and Neighbours are the tunnel device's entries; nil when not read, FDBError and
 	// NeighError say why.
 	FDB        []FDBEntry  `json:"fdb,omitempty"`
@@ -631,7 +551,7 @@ func ParseOverlay(out string) (*OverlayResult, error) {
 		}
 	}
 	if link != nil {
-		d := ParseTunnelLink(strings.TrimPrefix(link.Name, sectionLink), link.Output, link.Exit, r.Links)
+		d := ParseDevice(strings.TrimPrefix(link.Name, sectionLink), link.Output, link.Exit, r.Links...)
 		r.Device = &d
 	}
 	return r, nil

@@ -92,12 +92,12 @@ func TestParseNeigh(t *testing.T) {
 	}
 }
 
-func TestParseTunnelLink(t *testing.T) {
+func TestParseDeviceTunnels(t *testing.T) {
 	eth0 := []Link{{Index: 2, Name: "eth0"}}
-	vx := TunnelLink{Name: "flannel.1", Present: true, Up: true, State: "UNKNOWN", MTU: 1450, MAC: "4a:3f:9c:12:7e:01", Kind: "vxlan", VNI: 1, Port: 8472, Local: "198.18.7.11", Underlay: "eth0", Detailed: true}
+	vx := Device{Name: "flannel.1", Present: true, Up: true, State: "UNKNOWN", MTU: 1450, MAC: "4a:3f:9c:12:7e:01", Kind: "vxlan", VNI: 1, Port: 8472, Local: "198.18.7.11", Underlay: "eth0", Detailed: true}
 	for _, tc := range []struct {
 		name, out, exit string
-		want            TunnelLink
+		want            Device
 	}{
 		{"iproute2 JSON", `[{"ifindex":5,"ifname":"flannel.1","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1450,"qdisc":"noqueue","operstate":"UNKNOWN","linkmode":"DEFAULT","group":"default","link_type":"ether","address":"4a:3f:9c:12:7e:01","broadcast":"ff:ff:ff:ff:ff:ff","promiscuity":0,"min_mtu":68,"max_mtu":65535,"linkinfo":{"info_kind":"vxlan","info_data":{"id":1,"local":"198.18.7.11","link":"eth0","port_range":{"low":0,"high":0},"port":8472,"ttl":0,"ageing":300,"learning":false,"udp_csum":true}},"num_tx_queues":1,"num_rx_queues":1}]`, "0", vx},
 		{"JSON with the underlay as an ifindex", `[{"ifname":"flannel.1","flags":["UP"],"mtu":1450,"operstate":"UNKNOWN","address":"4a:3f:9c:12:7e:01","linkinfo":{"info_kind":"vxlan","info_data":{"id":1,"local":"198.18.7.11","link":2,"port":8472}}}]`, "0", vx},
@@ -108,13 +108,13 @@ func TestParseTunnelLink(t *testing.T) {
 		{"calico's tunl0, local any", `8: tunl0@NONE: <NOARP,UP,LOWER_UP> mtu 1480 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000
     link/ipip 0.0.0.0 brd 0.0.0.0 promiscuity 0 minmtu 0 maxmtu 0
     ipip any remote any local any ttl inherit nopmtudisc addrgenmode eui64
-`, "0", TunnelLink{Name: "tunl0", Present: true, Up: true, State: "UNKNOWN", MTU: 1480, Kind: "ipip", Detailed: true}},
+`, "0", Device{Name: "tunl0", Present: true, Up: true, State: "UNKNOWN", MTU: 1480, Kind: "ipip", Detailed: true}},
 		{"busybox: no details", "5: flannel.1: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue\n    link/ether 4a:3f:9c:12:7e:01 brd ff:ff:ff:ff:ff:ff\n", "0",
-			TunnelLink{Name: "flannel.1", Present: true, Up: true, State: "UP", MTU: 1450, MAC: "4a:3f:9c:12:7e:01"}},
-		{"missing", "Device \"flannel.1\" does not exist.\n", "1", TunnelLink{Name: "flannel.1", Error: `Device "flannel.1" does not exist.`}},
+			Device{Name: "flannel.1", Present: true, Up: true, State: "UP", MTU: 1450, MAC: "4a:3f:9c:12:7e:01"}},
+		{"missing", "Device \"flannel.1\" does not exist.\n", "1", Device{Name: "flannel.1", Error: `Device "flannel.1" does not exist.`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := ParseTunnelLink(tc.want.Name, tc.out, tc.exit, eth0)
+			got := ParseDevice(tc.want.Name, tc.out, tc.exit, eth0...)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}

@@ -12,8 +12,8 @@ import (
 // overlayReport is a flannel VXLAN check of two pairs: one healthy, one whose underlay drops
 // UDP 8472 and has a small path MTU; the third node's probe did not run.
 func overlayReport() *overlay.Report {
-	dev := func(ip, mac string) *probe.TunnelLink {
-		return &probe.TunnelLink{Name: "flannel.1", Present: true, Up: true, MTU: 1450, MAC: mac, Kind: "vxlan", VNI: 1, Port: 8472, Local: ip, Underlay: "eth0", Detailed: true}
+	dev := func(ip, mac string) *probe.Device {
+		return &probe.Device{Name: "flannel.1", Present: true, Up: true, MTU: 1450, MAC: mac, Kind: "vxlan", VNI: 1, Port: 8472, Local: ip, Underlay: "eth0", Detailed: true}
 	}
 	devCheck := func(node, seen string) *overlay.Check {
 		return &overlay.Check{Check: overlay.KindDevice, From: node, State: overlay.OK, Seen: seen}

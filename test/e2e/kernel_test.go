@@ -128,6 +128,10 @@ func readCluster(t *testing.T, c *cluster) *clusterData {
 	var nodes corev1.NodeList
 	c.kubectlJSON(t, &nodes, "get", "nodes")
 	d.nodes = nodes.Items
+	if len(d.nodes) == 0 {
+		// without nodes there is no underlay to build: say so, rather than fail on an empty prefix
+		t.Fatalf("cluster %s (scenario %s) has no nodes: its scenario did not load, or a test removed them", c.name, c.scenario)
+	}
 	var pods corev1.PodList
 	c.kubectlJSON(t, &pods, "get", "pods", "-A")
 	d.pods = pods.Items
