@@ -64,25 +64,18 @@ node_images() {
   done
 }
 
-node_containerd() {
-  # /run/netns as iproute2 makes it on first use (a shared bind of itself), before containerd
-  # mounts its pods' namespaces there: an 'ip netns add' later (the kernel tests) then stacks no
-  # second bind over them, which would hide their mounts from node-down
-  ip netns add "podnet-probe-$NAME" && ip netns delete "podnet-probe-$NAME"
-  mkdir -p "$NODE/containerd" "$NODE/cni/net.d" "$NODE/cni/bin" "$NODE_RUN"
-  chmod 755 "$NODE_RUN"
-  # the node's own plugin directory (links to Debian's plugins), so that a test can take a plugin
-  # away from this node alone
-  local p
-  for p in /usr/lib/cni/*; do ln -sf "$p" "$NODE/cni/bin/"; done
-  cat >"$NODE/containerd/config.toml" <<TOML
+# containerd_config FILE ROOT STATE SOCKET CNI_DIR: a node's containerd (CRI, runc, cgroupfs), its
+# CNI plugins in CNI_DIR/bin and its configuration in CNI_DIR/net.d.
+containerd_config() {
+  local file=$1 root=$2 state=$3 sock=$4 cni=$5
+  cat >"$file" <<TOML
 version = 2
-root = "$NODE/containerd/root"
-state = "$NODE_RUN/containerd"
+root = "$root"
+state = "$state"
 [grpc]
-  address = "$NODE/containerd/containerd.sock"
+  address = "$sock"
 [ttrpc]
-  address = "$NODE/containerd/containerd.sock.ttrpc"
+  address = "$sock.ttrpc"
 [debug]
   address = ""
 [metrics]
@@ -94,8 +87,8 @@ state = "$NODE_RUN/containerd"
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
   [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "$NODE/cni/bin"
-    conf_dir = "$NODE/cni/net.d"
+    bin_dir = "$cni/bin"
+    conf_dir = "$cni/net.d"
   [plugins."io.containerd.grpc.v1.cri".containerd]
     default_runtime_name = "runc"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
@@ -103,6 +96,79 @@ state = "$NODE_RUN/containerd"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
 TOML
+}
+
+# kubelet_config FILE ADDRESS PORT HEALTHZ_PORT CERT_NAME SOCKET: a node's kubelet configuration,
+# serving with the certificate pki/CERT_NAME.crt, talking to containerd on SOCKET.
+kubelet_config() {
+  local file=$1 address=$2 port=$3 hport=$4 cert=$5 sock=$6 pki=$STATE/pki svcdns
+  svcdns=$(first_service_ip "$SERVICE_CIDR")
+  svcdns=${svcdns%.*}.10
+  cat >"$file" <<CFG
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: $address
+port: $port
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: $hport
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: false}
+  x509: {clientCAFile: "$pki/ca.crt"}
+authorization: {mode: AlwaysAllow}
+tlsCertFile: "$pki/$cert.crt"
+tlsPrivateKeyFile: "$pki/$cert.key"
+cgroupDriver: cgroupfs
+cgroupsPerQOS: false
+enforceNodeAllocatable: []
+failCgroupV1: false
+failSwapOn: false
+containerRuntimeEndpoint: "unix://$sock"
+clusterDNS: ["$svcdns"]
+clusterDomain: cluster.local
+resolvConf: /etc/resolv.conf
+evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+localStorageCapacityIsolation: false
+serializeImagePulls: false
+nodeStatusUpdateFrequency: 10s
+maxPods: 110
+CFG
+}
+
+# node_kubeconfig FILE NODE_NAME: the node's client credentials for the API server on 127.0.0.1.
+node_kubeconfig() {
+  local pki=$STATE/pki
+  cat >"$1" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster: {server: "https://127.0.0.1:$APISERVER_PORT", certificate-authority: "$pki/ca.crt"}
+users:
+- name: node
+  user: {client-certificate: "$pki/node-$2.crt", client-key: "$pki/node-$2.key"}
+contexts:
+- name: node
+  context: {cluster: local, user: node}
+current-context: node
+KC
+}
+
+node_containerd() {
+  # /run/netns as iproute2 makes it on first use (a shared bind of itself), before containerd
+  # mounts its pods' namespaces there: an 'ip netns add' later (the kernel tests) then stacks no
+  # second bind over them, which would hide their mounts from node-down
+  ip netns add "podnet-probe-$NAME" && ip netns delete "podnet-probe-$NAME"
+  mkdir -p "$NODE/containerd" "$NODE/cni/net.d" "$NODE/cni/bin" "$NODE_RUN"
+  chmod 755 "$NODE_RUN"
+  # the node's own plugin directory (links to Debian's plugins), so that a test can take a plugin
+  # away from this node alone
+  local p
+  for p in /usr/lib/cni/*; do ln -sf "$p" "$NODE/cni/bin/"; done
+  containerd_config "$NODE/containerd/config.toml" "$NODE/containerd/root" "$NODE_RUN/containerd" "$NODE/containerd/containerd.sock" "$NODE/cni"
   start_proc containerd "$STATE/logs/containerd.log" containerd --config "$NODE/containerd/config.toml"
   for _ in $(seq 1 100); do
     ctr --address "$NODE/containerd/containerd.sock" version >/dev/null 2>&1 && return 0
@@ -122,59 +188,13 @@ node_network() {
 }
 
 node_kubelet() {
-  local pki=$STATE/pki kport hport svcdns
+  local kport hport
   kport=$(free_port)
   hport=$(free_port)
   gen_cert kubelet "/CN=$NODE_NAME" "subjectAltName=IP:$NODE_IP,DNS:$NODE_NAME\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment"
   gen_cert "node-$NODE_NAME" "/O=system:nodes/CN=system:node:$NODE_NAME" "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment"
-  cat >"$NODE/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: local
-  cluster: {server: "https://127.0.0.1:$APISERVER_PORT", certificate-authority: "$pki/ca.crt"}
-users:
-- name: node
-  user: {client-certificate: "$pki/node-$NODE_NAME.crt", client-key: "$pki/node-$NODE_NAME.key"}
-contexts:
-- name: node
-  context: {cluster: local, user: node}
-current-context: node
-KC
-  svcdns=$(first_service_ip "$SERVICE_CIDR")
-  svcdns=${svcdns%.*}.10
-  cat >"$NODE/kubelet.yaml" <<CFG
-apiVersion: kubelet.config.k8s.io/v1beta1
-kind: KubeletConfiguration
-address: $NODE_IP
-port: $kport
-readOnlyPort: 0
-healthzBindAddress: 127.0.0.1
-healthzPort: $hport
-authentication:
-  anonymous: {enabled: false}
-  webhook: {enabled: false}
-  x509: {clientCAFile: "$pki/ca.crt"}
-authorization: {mode: AlwaysAllow}
-tlsCertFile: "$pki/kubelet.crt"
-tlsPrivateKeyFile: "$pki/kubelet.key"
-cgroupDriver: cgroupfs
-cgroupsPerQOS: false
-enforceNodeAllocatable: []
-failCgroupV1: false
-failSwapOn: false
-containerRuntimeEndpoint: "unix://$NODE/containerd/containerd.sock"
-clusterDNS: ["$svcdns"]
-clusterDomain: cluster.local
-resolvConf: /etc/resolv.conf
-evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
-imageGCHighThresholdPercent: 100
-imageGCLowThresholdPercent: 99
-localStorageCapacityIsolation: false
-serializeImagePulls: false
-nodeStatusUpdateFrequency: 10s
-maxPods: 110
-CFG
+  node_kubeconfig "$NODE/kubeconfig" "$NODE_NAME"
+  kubelet_config "$NODE/kubelet.yaml" "$NODE_IP" "$kport" "$hport" kubelet "$NODE/containerd/containerd.sock"
   start_proc kubelet "$STATE/logs/kubelet.log" "$BIN/kubelet" --config "$NODE/kubelet.yaml" --kubeconfig "$NODE/kubeconfig" \
     --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" --root-dir "$NODE/kubelet" --v=1
 }

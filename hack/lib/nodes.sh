@@ -159,34 +159,7 @@ node_one_up() { # I
     --listen "127.0.0.1:$APISERVER_PORT" --to "127.0.0.1:$APISERVER_PORT"
   echo "$ip /run/netns/$ns" >>"$STATE/egress.routes"
   # containerd
-  cat >"$d/containerd/config.toml" <<TOML
-version = 2
-root = "$d/containerd/root"
-state = "$run/containerd"
-[grpc]
-  address = "$d/containerd/containerd.sock"
-[ttrpc]
-  address = "$d/containerd/containerd.sock.ttrpc"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "$PAUSE_IMAGE"
-  restrict_oom_score_adj = true
-  disable_apparmor = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "$d/cni/bin"
-    conf_dir = "$d/cni/net.d"
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
-TOML
+  containerd_config "$d/containerd/config.toml" "$d/containerd/root" "$run/containerd" "$d/containerd/containerd.sock" "$d/cni"
   start_proc "n$i-containerd" "$STATE/logs/n$i-containerd.log" nsenter -t "$(cat "$STATE/n$i-holder.pid")" --mount --net -- \
     containerd --config "$d/containerd/config.toml"
   local ok=false
@@ -200,57 +173,10 @@ TOML
     ctr --address "$d/containerd/containerd.sock" -n k8s.io images import --no-unpack=false "$NODES/images/$img.tar" >/dev/null
   done
   # kubelet
-  local pki=$STATE/pki svcdns
   gen_cert "kubelet-$name" "/CN=$name" "subjectAltName=IP:$ip,DNS:$name\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment"
   gen_cert "node-$name" "/O=system:nodes/CN=system:node:$name" "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment"
-  cat >"$d/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: local
-  cluster: {server: "https://127.0.0.1:$APISERVER_PORT", certificate-authority: "$pki/ca.crt"}
-users:
-- name: node
-  user: {client-certificate: "$pki/node-$name.crt", client-key: "$pki/node-$name.key"}
-contexts:
-- name: node
-  context: {cluster: local, user: node}
-current-context: node
-KC
-  svcdns=$(first_service_ip "$SERVICE_CIDR")
-  svcdns=${svcdns%.*}.10
-  cat >"$d/kubelet.yaml" <<CFG
-apiVersion: kubelet.config.k8s.io/v1beta1
-kind: KubeletConfiguration
-address: $ip
-port: 10250
-readOnlyPort: 0
-healthzBindAddress: 127.0.0.1
-healthzPort: 10248
-authentication:
-  anonymous: {enabled: false}
-  webhook: {enabled: false}
-  x509: {clientCAFile: "$pki/ca.crt"}
-authorization: {mode: AlwaysAllow}
-tlsCertFile: "$pki/kubelet-$name.crt"
-tlsPrivateKeyFile: "$pki/kubelet-$name.key"
-cgroupDriver: cgroupfs
-cgroupsPerQOS: false
-enforceNodeAllocatable: []
-failCgroupV1: false
-failSwapOn: false
-containerRuntimeEndpoint: "unix://$d/containerd/containerd.sock"
-clusterDNS: ["$svcdns"]
-clusterDomain: cluster.local
-resolvConf: /etc/resolv.conf
-evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
-imageGCHighThresholdPercent: 100
-imageGCLowThresholdPercent: 99
-localStorageCapacityIsolation: false
-serializeImagePulls: false
-nodeStatusUpdateFrequency: 10s
-maxPods: 110
-CFG
+  node_kubeconfig "$d/kubeconfig" "$name"
+  kubelet_config "$d/kubelet.yaml" "$ip" 10250 10248 "kubelet-$name" "$d/containerd/containerd.sock"
   start_proc "n$i-kubelet" "$STATE/logs/n$i-kubelet.log" nsenter -t "$(cat "$STATE/n$i-holder.pid")" --mount --net -- \
     "$BIN/kubelet" --config "$d/kubelet.yaml" --kubeconfig "$d/kubeconfig" \
     --hostname-override "$name" --node-ip "$ip" --root-dir "$d/kubelet" --v=1
