@@ -64,6 +64,34 @@ node_images() {
   done
 }
 
+# cgroup_parents are containerd's cgroup parents (k8s.io) in each hierarchy, as they are now.
+cgroup_parents() { ls -d /sys/fs/cgroup/k8s.io /sys/fs/cgroup/*/k8s.io 2>/dev/null | tr '\n' ' '; }
+
+# containers_of STATE: the containers and sandboxes a node's containerd (state directory STATE) runs.
+containers_of() { ls "$1/io.containerd.runtime.v2.task/k8s.io" 2>/dev/null || true; }
+
+# remove_cgroups PARENTS_BEFORE ID...: once their processes are gone, the cgroups runc made for the
+# containers (a killed shim never deletes them), and the k8s.io parents that were not there before.
+remove_cgroups() {
+  local before=$1 id c
+  shift
+  for _ in $(seq 1 20); do
+    local left=0
+    for id in "$@"; do
+      for c in /sys/fs/cgroup/k8s.io/"$id" /sys/fs/cgroup/*/k8s.io/"$id"; do
+        [ -d "$c" ] || continue
+        rmdir "$c" 2>/dev/null || left=1
+      done
+    done
+    [ "$left" = 0 ] && break
+    sleep 0.1
+  done
+  for c in /sys/fs/cgroup/k8s.io /sys/fs/cgroup/*/k8s.io; do
+    [ -d "$c" ] || continue
+    case " $before " in *" $c "*) ;; *) rmdir "$c" 2>/dev/null || true ;; esac
+  done
+}
+
 # containerd_config FILE ROOT STATE SOCKET CNI_DIR: a node's containerd (CRI, runc, cgroupfs), its
 # CNI plugins in CNI_DIR/bin and its configuration in CNI_DIR/net.d.
 containerd_config() {
@@ -256,6 +284,7 @@ cmd_node_up() {
       echo "SYSCTL_$(echo "$s" | tr '.' '_')=$(sysctl -n "$s")"
     done
     echo "NETNS_BEFORE=\"$(ls /run/netns 2>/dev/null | tr '\n' ' ')\""
+    echo "CGROUPS_BEFORE=\"$(cgroup_parents)\""
   } >"$NODE/node.env"
   trap '[ "${NODE_DONE:-}" = true ] || node_teardown' EXIT
   node_network
@@ -279,6 +308,8 @@ node_teardown() {
   source "$NODE/node.env"
   kc delete node "$NODE_NAME" --wait=false >/dev/null 2>&1 || true
   stop_proc kubelet
+  local ids
+  ids=$(containers_of "${NODE_RUN:-/nonexistent}/containerd")
   # the containers outlive containerd in their shims: stop them by the shims of our socket
   local pid
   for pid in $(pgrep -f "containerd-shim.*$NODE/containerd" 2>/dev/null); do
@@ -302,6 +333,8 @@ node_teardown() {
       umount /run/netns 2>/dev/null && ip netns delete "$ns" 2>/dev/null || true
     fi
   done
+  # shellcheck disable=SC2086
+  remove_cgroups "${CGROUPS_BEFORE:-}" $ids
   ip link delete cbr0 2>/dev/null || true
   ip link delete "$HOSTDEV" 2>/dev/null || true
   while iptables -w -D FORWARD -i cbr0 ! -o cbr0 -m comment --comment "podnet-$NAME" -j DROP 2>/dev/null; do :; done

@@ -281,6 +281,7 @@ cmd_nodes_up() {
     echo "NETNS_PREFIX=$NETNS_PREFIX"
     echo "NODE_PREFIX=$NODE_PREFIX"
     echo "CNI_DIRS_BEFORE=\"$(for d in /var/lib/cni; do [ -d "$d" ] && printf '%s ' "$d"; done)\""
+    echo "CGROUPS_BEFORE=\"$(cgroup_parents)\""
   } >"$NODES/nodes.env"
   trap '[ "${NODES_DONE:-}" = true ] || nodes_teardown' EXIT
   mkdir -p /var/lib/cni
@@ -325,7 +326,7 @@ nodes_teardown() {
   [ -f "$NODES/nodes.env" ] || return 0
   # shellcheck disable=SC1091
   source "$NODES/nodes.env"
-  local i d name pid
+  local i d name pid ids=""
   for i in 1 2 3; do
     d=$NODES/n$i
     name=$NODE_PREFIX-$i
@@ -333,6 +334,7 @@ nodes_teardown() {
     kc delete node "$name" --wait=false >/dev/null 2>&1 || true
     stop_proc "n$i-flanneld"
     stop_proc "n$i-kubelet"
+    ids="$ids $(containers_of "/run/podnet-$NAME-n$i/containerd")"
     # the containers outlive containerd in their shims: stop them by the shims of this node's socket
     for pid in $(pgrep -f "containerd-shim.*$d/containerd" 2>/dev/null); do
       pkill -KILL -P "$pid" 2>/dev/null || true
@@ -353,6 +355,8 @@ nodes_teardown() {
     rm -rf "/run/podnet-$NAME-n$i"
     sed -i "\#/run/netns/$NETNS_PREFIX$i\$#d" "$STATE/egress.routes" 2>/dev/null || true
   done
+  # shellcheck disable=SC2086
+  remove_cgroups "${CGROUPS_BEFORE:-}" $ids
   [ -e "/run/netns/$UNDERLAY_NS" ] && ip netns delete "$UNDERLAY_NS" 2>/dev/null
   kc delete namespace kube-flannel --wait=false >/dev/null 2>&1 || true
   case " $CNI_DIRS_BEFORE " in *" /var/lib/cni "*) ;; *) rmdir /var/lib/cni 2>/dev/null || true ;; esac
