@@ -24,6 +24,7 @@ type realNode struct{ name, ip, netns string }
 
 // flannelNodes starts a cluster of its own with count real nodes on flanneld (cni: flannel-vxlan
 // or flannel-host-gw); node-down happens with the cluster's down.
+// (its name must not be e2e-SCENARIO: clusterFor names the shared scenario clusters so)
 func flannelNodes(t *testing.T, name, cni string, count int) (*cluster, []realNode, func(args ...string) string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
@@ -206,7 +207,7 @@ func encapHop(p *trace.Path) *trace.Hop {
 // trace --probe checks every hop on the nodes themselves and --connect connects, for pod to pod
 // across nodes and on one node, pod to node and node to pod.
 func TestFlannelVXLANOnRealNodes(t *testing.T) {
-	c, nodes, underlay := flannelNodes(t, "e2e-flannel-vxlan", "flannel-vxlan", 3)
+	c, nodes, underlay := flannelNodes(t, "e2e-real-flannel-vxlan", "flannel-vxlan", 3)
 	startPods(t, c,
 		podManifest("client", nodes[0].name, false, "sleep", "3600"),
 		podManifest("peer", nodes[0].name, false, "httpd", "-f", "-p", "8080", "-h", "/"),
@@ -400,7 +401,7 @@ func TestFlannelVXLANOnRealNodes(t *testing.T) {
 // TestFlannelHostGWOnRealNodes: flanneld's host-gw mode routes each node's pod CIDR via the node's
 // address on the underlay, without a tunnel: predicted, probed and connected.
 func TestFlannelHostGWOnRealNodes(t *testing.T) {
-	c, nodes, _ := flannelNodes(t, "e2e-flannel-hostgw", "flannel-host-gw", 2)
+	c, nodes, _ := flannelNodes(t, "e2e-real-flannel-hostgw", "flannel-host-gw", 2)
 	startPods(t, c,
 		podManifest("client", nodes[0].name, false, "sleep", "3600"),
 		podManifest("server", nodes[1].name, false, "httpd", "-f", "-p", "8080", "-h", "/"),
