@@ -401,7 +401,11 @@ func TestFlannelVXLANOnRealNodes(t *testing.T) {
 // TestFlannelHostGWOnRealNodes: flanneld's host-gw mode routes each node's pod CIDR via the node's
 // address on the underlay, without a tunnel: predicted, probed and connected.
 func TestFlannelHostGWOnRealNodes(t *testing.T) {
-	c, nodes, _ := flannelNodes(t, "e2e-real-flannel-hostgw", "flannel-host-gw", 2)
+	if os.Geteuid() != 0 {
+		t.Skip("real nodes need root; CI runs as root")
+	}
+	before := machineState(t)
+	c, nodes, hc := flannelNodes(t, "e2e-real-flannel-hostgw", "flannel-host-gw", 2)
 	startPods(t, c,
 		podManifest("client", nodes[0].name, false, "sleep", "3600"),
 		podManifest("server", nodes[1].name, false, "httpd", "-f", "-p", "8080", "-h", "/"),
@@ -439,4 +443,43 @@ func TestFlannelHostGWOnRealNodes(t *testing.T) {
 	if len(checksOf(rep, overlay.KindTunnelPing)) != 0 || len(checksOf(rep, overlay.KindUnderlayMTU)) != 2 {
 		t.Errorf("host-gw checks: %+v", rep.Pairs)
 	}
+
+	// node-down leaves the machine as it was: namespaces, links, processes, cgroups, state
+	hc("node-down")
+	if after := machineState(t); after != before {
+		t.Errorf("node-down left the machine changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// machineState is what the real nodes change on this machine and node-down must restore: network
+// namespaces, the root namespace's links, the node processes, containerd's cgroups, the state
+// under /run and /var/lib/cni.
+func machineState(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	out, _ := exec.Command("ip", "netns", "list").Output()
+	fmt.Fprintf(&b, "netns: %s\n", strings.Join(strings.Fields(string(out)), " "))
+	out, _ = exec.Command("ip", "-o", "link", "show").Output()
+	var links []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if f := strings.Fields(l); len(f) > 1 {
+			links = append(links, strings.TrimSuffix(f[1], ":"))
+		}
+	}
+	fmt.Fprintf(&b, "links: %s\n", strings.Join(links, " "))
+	out, _ = exec.Command("sh", "-c", "ps -eo args | grep -E '^(/[^ ]*/)?(kubelet|containerd|flanneld|sleep infinity)|nodenet forward' | grep -v grep | sort").Output()
+	fmt.Fprintf(&b, "processes:\n%s", out)
+	cg, _ := filepath.Glob("/sys/fs/cgroup/*/k8s.io/*")
+	var dirs []string
+	for _, d := range cg {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			dirs = append(dirs, d)
+		}
+	}
+	fmt.Fprintf(&b, "cgroups: %s\n", strings.Join(dirs, " "))
+	run, _ := filepath.Glob("/run/podnet-*")
+	fmt.Fprintf(&b, "run: %s\n", strings.Join(run, " "))
+	_, err := os.Stat("/var/lib/cni")
+	fmt.Fprintf(&b, "/var/lib/cni: %v\n", err == nil)
+	return b.String()
 }
