@@ -92,6 +92,44 @@ remove_cgroups() {
   done
 }
 
+# kubelet_chains are the chains kubelet makes in this namespace that exist now (iptables and ip6tables).
+kubelet_chains() {
+  local ipt
+  for ipt in iptables ip6tables; do
+    command -v "$ipt-save" >/dev/null || continue
+    "$ipt-save" 2>/dev/null | sed -n 's/^:\(KUBE-FIREWALL\|KUBE-KUBELET-CANARY\|KUBE-IPTABLES-HINT\) .*/'"$ipt"':\1/p' | sort -u | tr '\n' ' '
+  done
+}
+
+nft_tables() { command -v nft >/dev/null && nft list tables 2>/dev/null | sed 's/^table //; s/ /:/' | tr '\n' ' '; }
+
+# kubelet_chains_remove BEFORE TABLES_BEFORE: removes the kubelet chains (and the jumps to them) and
+# the nftables tables that were not there before the node.
+kubelet_chains_remove() {
+  local before=$1 tables=$2 ipt t
+  for ipt in iptables ip6tables; do
+    command -v "$ipt" >/dev/null || continue
+    case " $before " in *" $ipt:KUBE-FIREWALL "*) ;; *)
+      while "$ipt" -w -D INPUT -j KUBE-FIREWALL 2>/dev/null; do :; done
+      while "$ipt" -w -D OUTPUT -j KUBE-FIREWALL 2>/dev/null; do :; done
+      "$ipt" -w -F KUBE-FIREWALL 2>/dev/null && "$ipt" -w -X KUBE-FIREWALL 2>/dev/null ;;
+    esac
+    case " $before " in *" $ipt:KUBE-KUBELET-CANARY "*) ;; *)
+      for t in mangle nat filter; do "$ipt" -w -t "$t" -X KUBE-KUBELET-CANARY 2>/dev/null; done ;;
+    esac
+    case " $before " in *" $ipt:KUBE-IPTABLES-HINT "*) ;; *) "$ipt" -w -t mangle -X KUBE-IPTABLES-HINT 2>/dev/null ;; esac
+  done
+  command -v nft >/dev/null || return 0
+  local tbl
+  for tbl in $(nft_tables); do
+    case " $tables " in *" $tbl "*) continue ;; esac
+    # only tables that hold no rule any more (iptables-nft leaves its empty tables behind)
+    if ! nft list table "${tbl%%:*}" "${tbl#*:}" 2>/dev/null | grep -qE '^[[:space:]]+(counter|ip|ip6|meta|jump|iifname|oifname|tcp|udp|ct|drop|accept|reject|xt)'; then
+      nft delete table "${tbl%%:*}" "${tbl#*:}" 2>/dev/null || true
+    fi
+  done
+}
+
 # containerd_config FILE ROOT STATE SOCKET CNI_DIR: a node's containerd (CRI, runc, cgroupfs), its
 # CNI plugins in CNI_DIR/bin and its configuration in CNI_DIR/net.d.
 containerd_config() {
@@ -285,6 +323,10 @@ cmd_node_up() {
     done
     echo "NETNS_BEFORE=\"$(ls /run/netns 2>/dev/null | tr '\n' ' ')\""
     echo "CGROUPS_BEFORE=\"$(cgroup_parents)\""
+    # kubelet's own chains in the root namespace (KUBE-FIREWALL, its canaries) and the tables
+    # iptables-nft makes for them
+    echo "KUBELET_CHAINS_BEFORE=\"$(kubelet_chains)\""
+    echo "NFT_TABLES_BEFORE=\"$(nft_tables)\""
   } >"$NODE/node.env"
   trap '[ "${NODE_DONE:-}" = true ] || node_teardown' EXIT
   node_network
@@ -339,6 +381,7 @@ node_teardown() {
   ip link delete "$HOSTDEV" 2>/dev/null || true
   while iptables -w -D FORWARD -i cbr0 ! -o cbr0 -m comment --comment "podnet-$NAME" -j DROP 2>/dev/null; do :; done
   while iptables -w -D FORWARD -o cbr0 ! -i cbr0 -m comment --comment "podnet-$NAME" -j DROP 2>/dev/null; do :; done
+  kubelet_chains_remove "${KUBELET_CHAINS_BEFORE:-}" "${NFT_TABLES_BEFORE:-}"
   sysctl -qw net.ipv4.ip_forward="$SYSCTL_net_ipv4_ip_forward" vm.overcommit_memory="$SYSCTL_vm_overcommit_memory" \
     kernel.panic="$SYSCTL_kernel_panic" kernel.panic_on_oops="$SYSCTL_kernel_panic_on_oops" >/dev/null 2>&1 || true
   # host-local's reservations of this node's network, and the directories it made for them
