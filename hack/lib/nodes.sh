@@ -196,13 +196,15 @@ $(tail -n 8 "$STATE/logs/n$i-kubelet.log")"
   [ -n "$cidr" ] || die "node $name got no podCIDR (is the cluster running node IPAM? start it without --no-allocate-node-cidrs)"
   start_proc "n$i-flanneld" "$STATE/logs/n$i-flanneld.log" env NODE_NAME="$name" \
     nsenter -t "$(cat "$STATE/n$i-holder.pid")" --mount --net -- \
-    "$FLANNELD" --kube-subnet-mgr --kubeconfig-file "$STATE/kubeconfig" --iface eth0 --ip-masq \
+    "$FLANNELD" --kube-subnet-mgr --kubeconfig-file "$NODES/flannel.kubeconfig" --iface eth0 --ip-masq \
     --net-config-path "$NODES/net-conf.json" --subnet-file "$d/subnet.env" --v=1
 }
 
-# nodes_objects are what a flannel install puts in the cluster besides its pods: the namespace,
-# the ConfigMap with net-conf.json, and a DaemonSet that runs nowhere (the processes stand for its
-# pods, as kube-router's does in netpol-up), so readers of the cluster see flannel installed.
+# nodes_objects are what a flannel install puts in the cluster besides its pods (as its
+# kube-flannel.yml ships them): the namespace, the ServiceAccount with flannel's ClusterRole, the
+# ConfigMap with net-conf.json, and a DaemonSet that runs nowhere (the processes stand for its pods,
+# as kube-router's does in netpol-up), so readers of the cluster see flannel installed. flanneld
+# runs with a token of that ServiceAccount: it has the rights it has in a real cluster, no more.
 nodes_objects() {
   local conf
   conf=$(sed 's/^/    /' "$NODES/net-conf.json")
@@ -211,6 +213,37 @@ apiVersion: v1
 kind: Namespace
 metadata:
   name: kube-flannel
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: flannel
+  namespace: kube-flannel
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: flannel
+  labels: {k8s-app: flannel}
+rules:
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get]
+- apiGroups: [""]
+  resources: [nodes]
+  verbs: [get, list, watch]
+- apiGroups: [""]
+  resources: [nodes/status]
+  verbs: [patch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: flannel
+  labels: {k8s-app: flannel}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: flannel}
+subjects:
+- {kind: ServiceAccount, name: flannel, namespace: kube-flannel}
 ---
 apiVersion: v1
 kind: ConfigMap
@@ -236,12 +269,30 @@ spec:
     metadata: {labels: {app: flannel, tier: node}}
     spec:
       hostNetwork: true
+      serviceAccountName: flannel
       nodeSelector: {podnet.dev/runs-nowhere: "true"}
       containers:
       - name: kube-flannel
         image: ghcr.io/flannel-io/flannel:${FLANNEL_VERSION}
         command: ["/opt/bin/flanneld", "--ip-masq", "--kube-subnet-mgr"]
 YAML
+  local token
+  token=$(kc create token flannel -n kube-flannel --duration 24h) || die "cannot get a token of ServiceAccount kube-flannel/flannel"
+  cat >"$NODES/flannel.kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster: {server: "https://127.0.0.1:$APISERVER_PORT", certificate-authority: "$STATE/pki/ca.crt"}
+users:
+- name: flannel
+  user: {token: "$token"}
+contexts:
+- name: flannel
+  context: {cluster: local, user: flannel}
+current-context: flannel
+KC
+  chmod 600 "$NODES/flannel.kubeconfig"
 }
 
 cmd_nodes_up() {
