@@ -410,6 +410,7 @@ nodes_teardown() {
   remove_cgroups "${CGROUPS_BEFORE:-}" $ids
   [ -e "/run/netns/$UNDERLAY_NS" ] && ip netns delete "$UNDERLAY_NS" 2>/dev/null
   kc delete namespace kube-flannel --wait=false >/dev/null 2>&1 || true
+  kc delete clusterrolebinding,clusterrole flannel --ignore-not-found >/dev/null 2>&1 || true
   case " $CNI_DIRS_BEFORE " in *" /var/lib/cni "*) ;; *) rmdir /var/lib/cni 2>/dev/null || true ;; esac
   rm -rf "$NODES"
 }
