@@ -178,8 +178,10 @@ func (o *CheckOverlayOptions) Run(cmd *cobra.Command) error {
 	switch {
 	case s.Failed > 0:
 		return finding(fmt.Errorf("%d of %d node pair(s) fail the overlay check (the causes are above)", s.Failed, s.Pairs))
-	case s.ProbesFailed > 0 || s.ToolsMissing > 0:
-		return &ExitError{Code: exitIncomplete, Err: fmt.Errorf("the answer is incomplete: %d probe(s) did not run and %d image(s) lacked tools (see the notes above)", s.ProbesFailed, s.ToolsMissing)}
+	case s.ProbesFailed > 0 || s.ToolsMissing > 0 || s.Unknown > 0:
+		// a check that could not be made is no pass: a script must not go on from it
+		return &ExitError{Code: exitIncomplete, Err: fmt.Errorf("the answer is incomplete: %d of %d node pair(s) could not be fully checked, %d probe(s) did not run, %d image(s) lacked tools (see the causes and notes above)",
+			s.Unknown, s.Pairs, s.ProbesFailed, s.ToolsMissing)}
 	}
 	return nil
 }
@@ -196,13 +198,19 @@ func (o *CheckOverlayOptions) probe(ctx context.Context, plan *overlay.Plan, nam
 	results, failed := map[string]*probe.OverlayResult{}, map[string]string{}
 	var mu sync.Mutex
 	var errs []error
-	eg := &errgroup.Group{}
-	eg.SetLimit(o.Parallel)
+	// every script is built before any pod is created: a bad one leaves nothing behind
+	scripts := map[string]string{}
 	for _, node := range names {
 		script, err := probe.OverlayScript(plan.Probe(node))
 		if err != nil {
 			return nil, nil, fmt.Errorf("the probe of node %s: %w", node, err)
 		}
+		scripts[node] = script
+	}
+	eg := &errgroup.Group{}
+	eg.SetLimit(o.Parallel)
+	for _, node := range names {
+		script := scripts[node]
 		opts := o.options()
 		opts.Script, opts.Profile = script, probe.ProfileNetRaw
 		eg.Go(func() error {

@@ -24,7 +24,7 @@ finding the command exists to flag (cidr-usage --fail-at or a --plan-nodes that 
 and summary when cluster DNS is broken, dns --lookup failing, policy matrix --with/--without breaking
 a client -> Service connection, check overlay when a pair of nodes fails a check); 3 the live check
 (trace --probe, --connect) disagrees with the model; 4 the answer is incomplete: a read it needs
-failed or a probe could not run (what could be read is printed).`
+failed, a probe could not run or a check could not be made (what could be read is printed).`
 
 // finding is exit 2 with the finding.
 func finding(err error) error { return &ExitError{Code: exitFinding, Err: err} }

@@ -15,6 +15,9 @@ func (d direction) fdb() Check {
 	if skip {
 		return c
 	}
+	if c, direct := d.routedDirectly(KindFDB); direct {
+		return c
+	}
 	dev := d.j.p.Overlay.Device
 	switch {
 	case d.j.device(d.from.Name) == nil:
@@ -68,6 +71,9 @@ func (d direction) neighbour() Check {
 	if skip {
 		return c
 	}
+	if c, direct := d.routedDirectly(KindNeighbour); direct {
+		return c
+	}
 	dev := d.j.p.Overlay.Device
 	switch {
 	case d.j.device(d.from.Name) == nil:
@@ -98,6 +104,32 @@ func (d direction) neighbour() Check {
 	c.State, c.Seen = Failed, "no entry"
 	c.Cause = d.notProgrammed("no neighbour entry for " + addr + " on " + dev)
 	return c
+}
+
+// routedDirectly: the source routes the peer's pod range by the underlay, not the tunnel (flannel's
+// DirectRouting between nodes of one subnet programs a route via the peer's address and no VTEP
+// entries), so there is no FDB or neighbour entry to check; a route by another device than the
+// tunnel's that does not go via the peer is a tunnel route the agent has not programmed.
+func (d direction) routedDirectly(k Kind) (Check, bool) {
+	c := d.check(k)
+	rt, ok := d.res.Routes[d.toTunnel.String()]
+	if !ok || rt.Dev == "" || rt.Dev == d.j.p.Overlay.Device {
+		return c, false
+	}
+	if rt.Via == d.toIP.String() {
+		c.State, c.Seen = OK, fmt.Sprintf("routed directly: %s via %s dev %s, no tunnel between these nodes (DirectRouting)", d.toTunnel, rt.Via, rt.Dev)
+		return c, true
+	}
+	c.State, c.Seen = Failed, fmt.Sprintf("%s leaves by %s%s", d.toTunnel, rt.Dev, orVia(rt.Via))
+	c.Cause = d.notProgrammed(fmt.Sprintf("no route to %s's pod range by %s: packets to it leave by %s unencapsulated", d.to.Name, d.j.p.Overlay.Device, rt.Dev))
+	return c, true
+}
+
+func orVia(v string) string {
+	if v == "" {
+		return ""
+	}
+	return " via " + v
 }
 
 // pingFor is the ping of the kind to the peer, and whether the probe ran it.
@@ -165,9 +197,15 @@ func (d direction) tunnelPing() Check {
 	up, _ := d.pingFor(false, probe.PathUnderlay)
 	o := d.j.p.Overlay
 	fwd := []Check{d.fdb(), d.neighbour()}
+	var back []Check // the replies come back through the peer's entries for this node
+	if r := d.j.direction(d.to, d.from); r.res != nil {
+		back = []Check{r.fdb(), r.neighbour()}
+	}
 	switch {
 	case o.Kind == "vxlan" && (fwd[0].State == Failed || fwd[1].State == Failed):
 		c.Cause = fmt.Sprintf("%s on %s has not programmed %s's VTEP correctly (see fdb and neighbour): packets to %s go nowhere", d.j.p.Agent, d.from.Name, d.to.Name, d.toTunnel)
+	case o.Kind == "vxlan" && len(back) == 2 && (back[0].State == Failed || back[1].State == Failed):
+		c.Cause = fmt.Sprintf("%s on %s has not programmed %s's VTEP correctly (see fdb and neighbour from %s): the replies go nowhere", d.j.p.Agent, d.to.Name, d.from.Name, d.to.Name)
 	case d.deviceFailed():
 		c.Cause = fmt.Sprintf("the tunnel devices disagree with the model (see device): %s's packets do not reach %s's %s", d.from.Name, d.to.Name, o.Device)
 	case up.Outcome == probe.PingReplied:

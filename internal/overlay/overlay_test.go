@@ -3,6 +3,7 @@ package overlay
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -112,6 +113,17 @@ func TestDiagnosis(t *testing.T) {
 			want{Failed, "a's FDB has 4a:3f:9c:12:7e:99 for 198.18.7.12, but b's VTEP MAC is 4a:3f:9c:12:7e:02: b's tunnel device was re-created and flanneld on a has not caught up; restart flanneld on a"}},
 		{"FDB to the wrong address", func(a, b *probe.OverlayResult) { a.FDB[0].Dst = "10.0.0.12" }, KindFDB,
 			want{Failed, "flanneld on a sends b's VTEP traffic to 10.0.0.12, not to its transport address 198.18.7.12: the entry is stale; restart flanneld on a"}},
+		{"DirectRouting: b is routed directly, no VTEP entries", func(a, b *probe.OverlayResult) {
+			a.FDB, a.Neighbours = nil, nil
+			a.Routes = map[string]probe.TunnelRoute{"10.244.1.0": {Dev: "eth0", Via: "198.18.7.12"}}
+		}, KindFDB, want{OK, ""}},
+		{"no tunnel route: the default route takes it", func(a, b *probe.OverlayResult) {
+			a.Routes = map[string]probe.TunnelRoute{"10.244.1.0": {Dev: "eth0", Via: "198.18.7.1"}}
+		}, KindNeighbour, want{Failed, "flanneld on a has not programmed b's VTEP (no route to b's pod range by flannel.1: packets to it leave by eth0 unencapsulated): check flanneld's log on a"}},
+		{"b's missing entry breaks a's replies, not the underlay", func(a, b *probe.OverlayResult) {
+			b.FDB = nil
+			a.Pings["ping tunnel 10.244.1.0"] = noReply(a.Pings["ping tunnel 10.244.1.0"])
+		}, KindTunnelPing, want{Failed, "flanneld on b has not programmed a's VTEP correctly (see fdb and neighbour from b): the replies go nowhere"}},
 		{"neighbour missing", func(a, b *probe.OverlayResult) { a.Neighbours = nil }, KindNeighbour,
 			want{Failed, "flanneld on a has not programmed b's VTEP (no neighbour entry for 10.244.1.0 on flannel.1): check flanneld's log on a"}},
 		{"VNI disagreement", func(a, b *probe.OverlayResult) { b.Device.VNI = 2 }, KindAgree,
@@ -150,6 +162,42 @@ func TestDiagnosis(t *testing.T) {
 				t.Errorf("pair state %s with a failed check", r.Pairs[0].State)
 			}
 		})
+	}
+}
+
+// TestConfiguredTunnel: devices that all use another port and VNI than the model's defaults (flannel
+// set up for Windows nodes: VNI 4096, UDP 4789) are the configuration, not a fault; a transport
+// address on none of the node's links (a public address) is not compared with the device's local.
+func TestConfiguredTunnel(t *testing.T) {
+	nodes := resolve(flannelNode("a", "198.18.7.11", "10.244.0.0/24", macA, "z1"), flannelNode("b", "198.18.7.12", "10.244.1.0/24", macB, "z2"))
+	p, err := NewPlan(nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := pairResults()
+	for _, r := range []*probe.OverlayResult{a, b} {
+		r.Device.VNI, r.Device.Port = 4096, 4789
+	}
+	r := Build(p, map[string]*probe.OverlayResult{"a": a, "b": b}, nil)
+	if r.Summary.OK != 1 || r.Overlay.Port != 4789 || r.Overlay.VNI != 4096 {
+		t.Errorf("summary %+v, overlay %+v, pairs %+v", r.Summary, r.Overlay, r.Pairs)
+	}
+	if want := "the flannel.1 devices use UDP 4789 VNI 4096, not flanneld's defaults (UDP 8472, VNI 1): its configuration says so; the checks use theirs"; !slices.Contains(r.Notes, want) {
+		t.Errorf("notes %q, want %q", r.Notes, want)
+	}
+	// one node disagrees: the model's defaults stay, and both differences are named
+	b.Device.Port = 8472
+	r = Build(p, map[string]*probe.OverlayResult{"a": a, "b": b}, nil)
+	if r.Summary.Failed != 1 || r.Overlay.Port != 8472 {
+		t.Errorf("disagreeing devices: summary %+v, overlay %+v", r.Summary, r.Overlay)
+	}
+	// a public transport address (NAT): the device's local is its interface's
+	a, b = pairResults()
+	a.Links[0].Addrs[0].CIDR = "10.0.0.5/24"
+	a.Device.Local = "10.0.0.5"
+	r = Build(p, map[string]*probe.OverlayResult{"a": a, "b": b}, nil)
+	if r.Nodes[0].DeviceCheck == nil || r.Nodes[0].DeviceCheck.State != OK {
+		t.Errorf("device behind NAT: %+v", r.Nodes[0].DeviceCheck)
 	}
 }
 

@@ -109,8 +109,12 @@ const toolsHint = "give --image one with iproute2 and iputils (" + DefaultImage 
 
 // Build judges what the probes saw. results are the probes that ran, by node; failed the error of
 // each probe that did not.
-func Build(p *Plan, results map[string]*probe.OverlayResult, failed map[string]string) *Report {
+func Build(plan *Plan, results map[string]*probe.OverlayResult, failed map[string]string) *Report {
+	p, configured := configuredTunnel(plan, results)
 	r := &Report{Network: p.Network, Overlay: p.Overlay, Nodes: []Node{}, Pairs: []Pair{}}
+	if configured != "" {
+		r.Notes = append(r.Notes, configured)
+	}
 	j := judge{p: p, results: results, failed: failed, nodes: map[string]*netmodel.NodeNetwork{}}
 	for _, nn := range p.Nodes {
 		j.nodes[nn.Name] = nn
@@ -150,6 +154,46 @@ func Build(p *Plan, results map[string]*probe.OverlayResult, failed map[string]s
 		r.Notes = append(r.Notes, p.Overlay.Reason)
 	}
 	return r
+}
+
+// configuredTunnel: the model's VXLAN port and VNI are the agent's defaults, which its
+// configuration can change (flannel's Port and VNI for Windows nodes, Calico's vxlanPort and
+// vxlanVNI). When every probed device is of the model's kind and all agree on another port or VNI,
+// that is the configuration: the checks use it, and a note says so. Devices that disagree keep
+// the model's, and the device and peers-agree checks say which differ.
+func configuredTunnel(p *Plan, results map[string]*probe.OverlayResult) (*Plan, string) {
+	if p.Overlay.State != Tunnel {
+		return p, ""
+	}
+	port, vni, n := 0, 0, 0
+	for _, r := range results {
+		if r == nil || r.Device == nil {
+			continue
+		}
+		d := r.Device
+		if !d.Present || !d.Detailed || d.Kind != p.Overlay.Kind {
+			continue
+		}
+		if n > 0 && (d.Port != port || d.VNI != vni) {
+			return p, ""
+		}
+		port, vni, n = d.Port, d.VNI, n+1
+	}
+	o := p.Overlay
+	if n == 0 || (port == o.Port || port == 0) && (vni == o.VNI || o.VNI == 0) {
+		return p, ""
+	}
+	c := *p
+	note := fmt.Sprintf("the %s devices use", o.Device)
+	if port != 0 && port != o.Port {
+		note += fmt.Sprintf(" UDP %d", port)
+		c.Overlay.Port = port
+	}
+	if o.VNI != 0 && vni != o.VNI {
+		note += fmt.Sprintf(" VNI %d", vni)
+		c.Overlay.VNI = vni
+	}
+	return &c, note + fmt.Sprintf(", not %s's defaults (UDP %d, VNI %d): its configuration says so; the checks use theirs", p.Agent, o.Port, o.VNI)
 }
 
 // judge holds what the checks read.
@@ -241,7 +285,9 @@ func (j *judge) deviceCheck(nn *netmodel.NodeNetwork, n *Node, res *probe.Overla
 	if o.Port > 0 && d.Port > 0 && d.Port != o.Port {
 		faults = append(faults, fmt.Sprintf("it sends to UDP %d, the model's port is %d: the peers listen on theirs", d.Port, o.Port))
 	}
-	if d.Local != "" && d.Local != n.Transport {
+	// (a transport address on none of the node's links is a public address, NAT's or one the
+	// admin set: the device then sends from its interface's own)
+	if d.Local != "" && d.Local != n.Transport && n.Underlay != "" {
 		faults = append(faults, fmt.Sprintf("it sends from %s, but the node's transport address, where the peers send, is %s (%s): %s", d.Local, n.Transport, nn.TransportSource, j.p.InterfaceHint))
 	}
 	if d.Underlay != "" && n.Underlay != "" && d.Underlay != n.Underlay {

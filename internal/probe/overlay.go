@@ -44,6 +44,7 @@ const (
 	sectionPing     = "ping "
 	sectionDF       = "df "
 	sectionPMTU     = "pmtu "
+	sectionRoute    = "route "
 )
 
 // Paths a ping takes.
@@ -101,7 +102,8 @@ func OverlayScript(p OverlayProbe) (string, error) {
 	writeOverlayIP(&b, "addr")
 	b.WriteString("iputils=no; case \"$($PING -V 2>&1)\" in *iputils*) iputils=yes;; esac\n")
 	if d := p.Device; d != "" {
-		fmt.Fprintf(&b, "echo '%s%s%s'; if [ $fmt = json ]; then $IP -j -d link show dev %s; else $IP -d link show dev %s 2>/dev/null || $IP link show dev %s; fi 2>&1; echo '%s'$?\n", markSection, sectionLink, d, d, d, d, markExit)
+		// ip's warnings never reach the JSON; a missing device gets the text command's error
+		fmt.Fprintf(&b, "echo '%s%s%s'; if [ $fmt = json ]; then $IP -j -d link show dev %s 2>/dev/null || $IP link show dev %s; else $IP -d link show dev %s 2>/dev/null || $IP link show dev %s; fi 2>&1; echo '%s'$?\n", markSection, sectionLink, d, d, d, d, d, markExit)
 		if p.Forwarding {
 			fmt.Fprintf(&b, "echo '%s%s%s'; if [ $fmt = json ]; then $BRIDGE -j fdb show dev %s; else $BRIDGE fdb show dev %s; fi 2>&1; echo '%s'$?\n", markSection, sectionFDB, d, d, d, markExit)
 			writeOverlayIP(&b, sectionNeighDev+d)
@@ -120,9 +122,13 @@ func OverlayScript(p OverlayProbe) (string, error) {
 	fmt.Fprintf(&b, "echo '%s%s'; echo \"$pdev $podmtu\"; echo '%s'0\n", markSection, sectionPodMTU, markExit)
 	for _, peer := range p.Peers {
 		if p.Device != "" {
+			// the device the route to the peer's tunnel address leaves by: not the tunnel device
+			// when the agent routes the peer directly (flannel's DirectRouting within a subnet)
+			fmt.Fprintf(&b, "echo '%s%s'; echo \"$(dev_to %s) $(via_to %s)\"; echo '%s'0\n", markSection, sectionRoute+peer.Tunnel.String(), peer.Tunnel, peer.Tunnel, markExit)
 			writePing(&b, PathTunnel, peer.Tunnel)
 		}
 		writePing(&b, PathUnderlay, peer.Transport)
+		b.WriteString("urc=$rc\n")
 		b.WriteString("if [ $iputils = yes ] && [ -n \"$podmtu\" ]; then\n")
 		if p.Device != "" {
 			t := peer.Tunnel
@@ -130,7 +136,7 @@ func OverlayScript(p OverlayProbe) (string, error) {
 		}
 		u := peer.Transport
 		fmt.Fprintf(&b, "  size=$((podmtu+%d)); echo '%s%s %s '$size; $PING -M do -c 2 -i 0.2 -W 1 -s $((size-%d)) %s 2>&1; rc=$?; echo '%s'$rc\n", p.Overhead, markSection, sectionDF+PathUnderlay, u, icmpHeaders(u), u, markExit)
-		fmt.Fprintf(&b, "  if [ $rc != 0 ]; then echo '%s%s %s'; lo=%d; hi=$((size-1)); best=0; while [ $lo -le $hi ]; do mid=$(((lo+hi)/2)); if $PING -M do -c 1 -W 1 -s $((mid-%d)) %s >/dev/null 2>&1; then best=$mid; lo=$((mid+1)); else hi=$((mid-1)); fi; done; echo \"pmtu $best\"; echo '%s'0; fi\n",
+		fmt.Fprintf(&b, "  if [ $rc != 0 ] && [ $urc = 0 ]; then echo '%s%s %s'; lo=%d; hi=$((size-1)); best=0; while [ $lo -le $hi ]; do mid=$(((lo+hi)/2)); if $PING -M do -c 1 -W 1 -s $((mid-%d)) %s >/dev/null 2>&1; then best=$mid; lo=$((mid+1)); else hi=$((mid-1)); fi; done; echo \"pmtu $best\"; echo '%s'0; fi\n",
 			markSection, sectionPMTU+PathUnderlay, u, minMTU(u), icmpHeaders(u), u, markExit)
 		b.WriteString("fi\n")
 	}
@@ -150,11 +156,12 @@ ver() { v=$("$1" -V 2>&1); printf '%s\n' "$v" | { IFS= read -r l; printf '%s' "$
 word_after() { w=$1; shift; while [ $# -gt 1 ]; do if [ "$1" = "$w" ]; then echo "$2"; return; fi; shift; done; }
 mtu_of() { word_after mtu $($IP link show dev "$1" 2>/dev/null); }
 dev_to() { word_after dev $($IP route get "$1" 2>/dev/null); }
+via_to() { word_after via $($IP route get "$1" 2>/dev/null); }
 `
 
 // writePing writes three small pings to a between markers: any reply passes.
 func writePing(b *strings.Builder, path string, a netip.Addr) {
-	fmt.Fprintf(b, "echo '%s%s %s'; $PING -c 3 -i 0.2 -W 1 %s 2>&1; echo '%s'$?\n", markSection, sectionPing+path, a, a, markExit)
+	fmt.Fprintf(b, "echo '%s%s %s'; $PING -c 3 -i 0.2 -W 1 %s 2>&1; rc=$?; echo '%s'$rc\n", markSection, sectionPing+path, a, a, markExit)
 }
 
 // writeOverlayIP writes one `ip` command between markers, in JSON where ip speaks it, with the ip
@@ -219,10 +226,11 @@ func (d *Device) parseJSON(out string, links []Link) error {
 		Linkinfo  *struct {
 			InfoKind string `json:"info_kind"`
 			InfoData struct {
-				ID    int             `json:"id"`
-				Local string          `json:"local"`
-				Link  json.RawMessage `json:"link"`
-				Port  int             `json:"port"`
+				ID     int             `json:"id"`
+				Local  string          `json:"local"`
+				Local6 string          `json:"local6"`
+				Link   json.RawMessage `json:"link"`
+				Port   int             `json:"port"`
 			} `json:"info_data"`
 		} `json:"linkinfo"`
 	}
@@ -237,6 +245,9 @@ func (d *Device) parseJSON(out string, links []Link) error {
 	if li := r.Linkinfo; li != nil {
 		d.Detailed, d.Kind = true, li.InfoKind
 		d.VNI, d.Port, d.Local = li.InfoData.ID, li.InfoData.Port, tunnelAddr(li.InfoData.Local)
+		if d.Local == "" {
+			d.Local = tunnelAddr(li.InfoData.Local6) // iproute2 names an IPv6 local address local6
+		}
 		// iproute2 prints the underlay's name; an ifindex is resolved with the namespace's links
 		var name string
 		var index int
@@ -390,7 +401,7 @@ type Ping struct {
 
 var (
 	pingSummaryRe = regexp.MustCompile(`(\d+) packets transmitted, (\d+) (?:packets )?received`)
-	pingMTURe     = regexp.MustCompile(`mtu[= ](\d+)`)
+	pingMTURe     = regexp.MustCompile(`mtu\s*[=:]?\s*(\d+)`)
 )
 
 // ParsePing reads iputils' or busybox's ping output and exit code.
@@ -405,7 +416,7 @@ func ParsePing(path, to string, size int, out, exit string) Ping {
 	switch {
 	case p.Received > 0:
 		p.Outcome = PingReplied
-	case strings.Contains(low, "message too long"):
+	case strings.Contains(low, "message too long") || strings.Contains(low, "frag needed") || strings.Contains(low, "packet too big"):
 		p.Outcome = PingTooBig
 		if m := pingMTURe.FindStringSubmatch(low); m != nil {
 			p.MTU, _ = strconv.Atoi(m[1])
@@ -413,6 +424,9 @@ func ParsePing(path, to string, size int, out, exit string) Ping {
 	case exit == "127" || strings.Contains(low, "not found") || strings.Contains(low, "invalid option") ||
 		strings.Contains(low, "unrecognized option") || strings.Contains(low, "usage:"):
 		p.Outcome = PingUnsupported
+	case strings.Contains(low, "sendmsg: operation not permitted"):
+		// a packet filter on the node's own output dropped it: the node cannot send there
+		p.Outcome = PingError
 	case strings.Contains(low, "operation not permitted") || strings.Contains(low, "permission denied"):
 		p.Outcome = PingNotPermitted
 	case p.Sent > 0:
@@ -466,6 +480,14 @@ type OverlayResult struct {
 	// Pings are every ping, by PingKey; PathMTU the path MTU the search found, by address.
 	Pings   map[string]Ping `json:"pings"`
 	PathMTU map[string]int  `json:"pathMTU,omitempty"`
+	// Routes are the route to each peer's tunnel address (its device and gateway), by address.
+	Routes map[string]TunnelRoute `json:"routes,omitempty"`
+}
+
+// TunnelRoute is the route a node takes to a peer's tunnel address.
+type TunnelRoute struct {
+	Dev string `json:"dev"`
+	Via string `json:"via,omitempty"`
 }
 
 // PingKey is the key of a ping in OverlayResult.Pings: "ping tunnel 10.244.1.0" for a small
@@ -490,7 +512,7 @@ func ParseOverlay(out string) (*OverlayResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &OverlayResult{Pings: map[string]Ping{}, PathMTU: map[string]int{}}
+	r := &OverlayResult{Pings: map[string]Ping{}, PathMTU: map[string]int{}, Routes: map[string]TunnelRoute{}}
 	for _, line := range strings.Split(out, "\n") {
 		if f, ok := strings.CutPrefix(strings.TrimRight(line, "\r"), markFormat); ok {
 			r.Format = strings.TrimSpace(f)
@@ -540,6 +562,14 @@ func ParseOverlay(out string) (*OverlayResult, error) {
 			if len(f) == 3 {
 				size, _ := strconv.Atoi(f[2])
 				r.Pings[strings.TrimSpace(sectionDF)+" "+f[0]+" "+f[1]] = ParsePing(f[0], f[1], size, s.Output, s.Exit)
+			}
+		case strings.HasPrefix(name, sectionRoute):
+			if f := strings.Fields(s.Output); len(f) > 0 {
+				rt := TunnelRoute{Dev: f[0]}
+				if len(f) > 1 {
+					rt.Via = f[1]
+				}
+				r.Routes[strings.TrimPrefix(name, sectionRoute)] = rt
 			}
 		case strings.HasPrefix(name, sectionPMTU):
 			f := strings.Fields(strings.TrimPrefix(name, sectionPMTU))

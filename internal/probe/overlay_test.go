@@ -140,6 +140,12 @@ func TestParsePing(t *testing.T) {
 			Ping{Path: "tunnel", To: "10.244.1.0", Size: 1450, Outcome: PingUnsupported, Output: "ping: unrecognized option: M"}},
 		{"no NET_RAW", "ping: socket: Operation not permitted\n", "2", 0,
 			Ping{Path: "tunnel", To: "10.244.1.0", Outcome: PingNotPermitted, Output: "ping: socket: Operation not permitted"}},
+		{"IPv6 DF too big", "PING fd00::12(fd00::12) 1452 data bytes\nping: local error: message too long, mtu: 1400\n\n--- fd00::12 ping statistics ---\n2 packets transmitted, 0 received, +2 errors, 100% packet loss, time 1002ms\n", "1", 1500,
+			Ping{Path: "tunnel", To: "10.244.1.0", Size: 1500, Sent: 2, Outcome: PingTooBig, MTU: 1400, Output: "ping: local error: message too long, mtu: 1400"}},
+		{"a router says frag needed", "PING 198.18.7.12 (198.18.7.12) 1472(1500) bytes of data.\nFrom 198.18.7.1 icmp_seq=1 Frag needed and DF set (mtu = 1400)\n\n--- 198.18.7.12 ping statistics ---\n2 packets transmitted, 0 received, +1 errors, 100% packet loss, time 1002ms\n", "1", 1500,
+			Ping{Path: "tunnel", To: "10.244.1.0", Size: 1500, Sent: 2, Outcome: PingTooBig, MTU: 1400, Output: "2 packets transmitted, 0 received, +1 errors, 100% packet loss, time 1002ms"}},
+		{"a filter on the node's output", "PING 10.244.1.0 (10.244.1.0) 56(84) bytes of data.\nping: sendmsg: Operation not permitted\n\n--- 10.244.1.0 ping statistics ---\n3 packets transmitted, 0 received, 100% packet loss, time 405ms\n", "1", 0,
+			Ping{Path: "tunnel", To: "10.244.1.0", Sent: 3, Outcome: PingError, Output: "ping: sendmsg: Operation not permitted"}},
 		{"no route", "ping: connect: Network is unreachable\n", "2", 0,
 			Ping{Path: "tunnel", To: "10.244.1.0", Outcome: PingError, Output: "ping: connect: Network is unreachable"}},
 	} {

@@ -162,6 +162,13 @@ func egress(sock, routes string) error {
 				target = req.URL.Host
 			}
 			host, _, _ := net.SplitHostPort(target)
+			if net.ParseIP(host) == nil {
+				// a name would be resolved, and dialled, on threads of the root namespace
+				log.Printf("CONNECT %s refused: not an IP address", target)
+				fmt.Fprint(c, "HTTP/1.1 400 Bad Request\r\n\r\n")
+				_ = c.Close()
+				return
+			}
 			ns := lookupNetns(routes, host)
 			var up net.Conn
 			err = inNetns(ns, func() error {
