@@ -235,13 +235,6 @@ HOP   WHERE            CHECK                 RESULT
  -    node node-1      flannel.1             expected vxlan VNI 1 UDP 8472 local 192.168.56.11, up
                                              seen     vxlan VNI 1 UDP 8472 local 192.168.56.11 dev eth0, up, mtu 1450
                                              ok
- -    node node-1      flannel.1 neighbour   expected 10.244.1.0 lladdr (the far VTEP's MAC)
-                                             seen     10.244.1.0 lladdr ba:2c:49:6d:01:7e
-                                             ok
- -    node node-1      flannel.1 fdb         expected ba:2c:49:6d:01:7e dst 192.168.56.12
-                                             seen     ba:2c:49:6d:01:7e dst 192.168.56.99
-                                             MISMATCH: the outer destination is 192.168.56.99, not 192.168.56.12
-                                             likely cause: node node-2's VTEP is sent to an old address (the node was re-addressed, or publishes another address than the one it is reached at): restart flanneld on this node, or fix the node's public address
  -    node node-2      flannel.1             expected vxlan VNI 1 UDP 8472 local 192.168.56.12, up
                                              seen     vxlan VNI 1 UDP 8472 local 10.0.2.15 dev eth0, up, mtu 1450
                                              MISMATCH: local address 10.0.2.15, not the node's InternalIP 192.168.56.12
@@ -256,6 +249,39 @@ TCP connect from pod shop/web-1 to 10.244.1.2:80: timeout (expected: connected)
 	}
 	if len(*ran) != 3 || !strings.Contains(strings.Join(*ran, "\n"), "nc -z -w 5 10.244.1.2 80") {
 		t.Errorf("probes run: %v", *ran)
+	}
+}
+
+// TestTraceProbeStaleFDB: the route uses the tunnel, the neighbour names the far VTEP, and the FDB
+// still sends that VTEP to the far node's old address.
+func TestTraceProbeStaleFDB(t *testing.T) {
+	dev := func(local string) string {
+		return "5: flannel.1: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue state UNKNOWN mode DEFAULT group default\n    link/ether fe:3e:c8:01:39:68 brd ff:ff:ff:ff:ff:ff promiscuity 0 minmtu 68 maxmtu 65535\n    vxlan id 1 local " + local + " dev eth0 srcport 0 0 dstport 8472 nolearning ttl auto ageing 300\n"
+	}
+	cannedProbes(t, map[string]string{
+		"pod shop/web-1": fmt.Sprintf(addrText, "10.244.0.2") + section("lookup 10.244.1.2", "10.244.1.2 via 10.244.0.1 dev eth0  src 10.244.0.2 \n", "0") + "@@podnet end\n",
+		"node node-1": fmt.Sprintf(addrText, "192.168.56.11") + section("lookup 10.244.1.2 from 10.244.0.2 iif cni0", "10.244.1.2 from 10.244.0.2 via 10.244.1.0 dev flannel.1 iif cni0 \n    cache \n", "0") +
+			section("device flannel.1", dev("192.168.56.11"), "0") +
+			section("fdb flannel.1", "ba:2c:49:6d:01:7e dst 192.168.56.99 self permanent\n", "0") +
+			section("neigh flannel.1", "10.244.1.0 lladdr ba:2c:49:6d:01:7e PERMANENT\n", "0") + "@@podnet end\n",
+		"node node-2": fmt.Sprintf(addrText, "192.168.56.12") + section("lookup 10.244.1.2", "10.244.1.2 dev cni0 src 10.244.1.1 uid 0 \n    cache \n", "0") +
+			section("device flannel.1", dev("192.168.56.12"), "0") + "@@podnet end\n",
+	})
+	out, _, err := runCmd(t, flannelCluster(), "trace", "shop/web-1", "shop/web-3", "--probe")
+	var ee *ExitError
+	if !errors.As(err, &ee) || ee.Code != 3 {
+		t.Fatalf("want exit 3 when the FDB is stale, got %v", err)
+	}
+	want := ` -    node node-1      flannel.1 neighbour   expected 10.244.1.0 lladdr (the far VTEP's MAC)
+                                                     seen     10.244.1.0 lladdr ba:2c:49:6d:01:7e
+                                                     ok
+ -    node node-1      flannel.1 fdb         expected ba:2c:49:6d:01:7e dst 192.168.56.12
+                                                     seen     ba:2c:49:6d:01:7e dst 192.168.56.99
+                                                     MISMATCH: the outer destination is 192.168.56.99, not 192.168.56.12
+                                                     likely cause: node node-2's VTEP is sent to an old address (the node was re-addressed, or publishes another address than the one it is reached at): restart flanneld on this node, or fix the node's public address
+`
+	if !strings.Contains(out, want) {
+		t.Errorf("stdout lacks the forwarding checks:\n%s\nwant:\n%s", out, want)
 	}
 }
 

@@ -255,7 +255,7 @@ func (p *Path) Verify(obs map[string]*Observation) *Verification {
 			}
 		}
 		v.Devices = append(v.Devices, d)
-		if td.nextHop != "" {
+		if td.nextHop != "" && p.routesByTunnel(td, o) {
 			for _, f := range p.forwardingChecks(td, o) {
 				if f.Status == StatusMismatch {
 					v.Mismatches++
@@ -265,6 +265,23 @@ func (p *Path) Verify(obs map[string]*Observation) *Verification {
 		}
 	}
 	return v
+}
+
+// routesByTunnel reports whether the sending end's route to the far end uses the tunnel device as
+// seen (or could not be seen): when it leaves by another device (flannel's DirectRouting within a
+// subnet, or no tunnel route, which the route check reports) there are no VTEP entries to check.
+func (p *Path) routesByTunnel(td tunnelDevice, o *Observation) bool {
+	if o == nil || o.Err != nil || o.Result == nil {
+		return true
+	}
+	for _, h := range p.Hops {
+		if h.Where == td.in && h.Encap != nil && h.Lookup != nil {
+			if seen, ok := o.Result.Routes[h.Lookup.Query()]; ok && seen.Error == "" && seen.Dev != "" && seen.Dev != td.device {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // forwardingChecks check the sending end's neighbour entry for the far end's tunnel address (the
