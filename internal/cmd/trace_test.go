@@ -273,12 +273,12 @@ func TestTraceProbeStaleFDB(t *testing.T) {
 		t.Fatalf("want exit 3 when the FDB is stale, got %v", err)
 	}
 	want := ` -    node node-1      flannel.1 neighbour   expected 10.244.1.0 lladdr (the far VTEP's MAC)
-                                                     seen     10.244.1.0 lladdr ba:2c:49:6d:01:7e
-                                                     ok
+                                             seen     10.244.1.0 lladdr ba:2c:49:6d:01:7e
+                                             ok
  -    node node-1      flannel.1 fdb         expected ba:2c:49:6d:01:7e dst 192.168.56.12
-                                                     seen     ba:2c:49:6d:01:7e dst 192.168.56.99
-                                                     MISMATCH: the outer destination is 192.168.56.99, not 192.168.56.12
-                                                     likely cause: node node-2's VTEP is sent to an old address (the node was re-addressed, or publishes another address than the one it is reached at): restart flanneld on this node, or fix the node's public address
+                                             seen     ba:2c:49:6d:01:7e dst 192.168.56.99
+                                             MISMATCH: the outer destination is 192.168.56.99, not 192.168.56.12
+                                             likely cause: node node-2's VTEP is sent to an old address (the node was re-addressed, or publishes another address than the one it is reached at): restart flanneld on this node, or fix the node's public address
 `
 	if !strings.Contains(out, want) {
 		t.Errorf("stdout lacks the forwarding checks:\n%s\nwant:\n%s", out, want)
