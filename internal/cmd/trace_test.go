@@ -221,24 +221,24 @@ func TestTraceProbeMismatch(t *testing.T) {
 	}
 	want := `
 live check (ip route get in each namespace, the tunnel devices on the nodes):
-HOP   WHERE            CHECK                 RESULT
- 1    pod shop/web-1   route                 expected 10.244.1.2 via 10.244.0.1 dev eth0
-                                             seen     10.244.1.2 via 10.244.0.1 dev eth0
-                                             ok
- 3    node node-1      route                 expected 10.244.1.2 from 10.244.0.2 iif cni0 via 10.244.1.0 dev flannel.1
-                                             seen     10.244.1.2 via 192.168.56.1 dev eth0
-                                             MISMATCH: leaves by eth0, not flannel.1
-                                             likely cause: no tunnel route for 10.244.1.2 on this node, so it follows the node's own routes out of eth0 unencapsulated and the underlay drops it: flanneld has not programmed the route (agent down, or the destination node unknown to it)
- 6    node node-2      route                 expected 10.244.1.2 dev cni0
-                                             seen     10.244.1.2 dev cni0
-                                             ok
- -    node node-1      flannel.1             expected vxlan VNI 1 UDP 8472 local 192.168.56.11, up
-                                             seen     vxlan VNI 1 UDP 8472 local 192.168.56.11 dev eth0, up, mtu 1450
-                                             ok
- -    node node-2      flannel.1             expected vxlan VNI 1 UDP 8472 local 192.168.56.12, up
-                                             seen     vxlan VNI 1 UDP 8472 local 10.0.2.15 dev eth0, up, mtu 1450
-                                             MISMATCH: local address 10.0.2.15, not the node's InternalIP 192.168.56.12
-                                             likely cause: the agent picked another interface for the tunnel (several NICs?): other nodes send to the InternalIP; set flanneld's --iface (or --iface-regex, --iface-can-reach)
+HOP   WHERE            CHECK       RESULT
+ 1    pod shop/web-1   route       expected 10.244.1.2 via 10.244.0.1 dev eth0
+                                   seen     10.244.1.2 via 10.244.0.1 dev eth0
+                                   ok
+ 3    node node-1      route       expected 10.244.1.2 from 10.244.0.2 iif cni0 via 10.244.1.0 dev flannel.1
+                                   seen     10.244.1.2 via 192.168.56.1 dev eth0
+                                   MISMATCH: leaves by eth0, not flannel.1
+                                   likely cause: no tunnel route for 10.244.1.2 on this node, so it follows the node's own routes out of eth0 unencapsulated and the underlay drops it: flanneld has not programmed the route (agent down, or the destination node unknown to it)
+ 6    node node-2      route       expected 10.244.1.2 dev cni0
+                                   seen     10.244.1.2 dev cni0
+                                   ok
+ -    node node-1      flannel.1   expected vxlan VNI 1 UDP 8472 local 192.168.56.11, up
+                                   seen     vxlan VNI 1 UDP 8472 local 192.168.56.11 dev eth0, up, mtu 1450
+                                   ok
+ -    node node-2      flannel.1   expected vxlan VNI 1 UDP 8472 local 192.168.56.12, up
+                                   seen     vxlan VNI 1 UDP 8472 local 10.0.2.15 dev eth0, up, mtu 1450
+                                   MISMATCH: local address 10.0.2.15, not the node's InternalIP 192.168.56.12
+                                   likely cause: the agent picked another interface for the tunnel (several NICs?): other nodes send to the InternalIP; set flanneld's --iface (or --iface-regex, --iface-can-reach)
 
 TCP connect from pod shop/web-1 to 10.244.1.2:80: timeout (expected: connected)
   nc: timed out
