@@ -173,27 +173,38 @@ func (d direction) between() string {
 	return fmt.Sprintf("between %s and %s", d.fromIP, d.toIP)
 }
 
-// tunnelPing checks that small packets cross the tunnel, and says why not.
-func (d direction) tunnelPing() Check {
-	c, skip := d.notRun(KindTunnelPing)
+// smallPing is the check of a small ping on the path: settled (done) when the probe did not ping,
+// the ping could not tell, or it got replies; otherwise the check is failed, for the caller to
+// give the cause.
+func (d direction) smallPing(k Kind, path, missing string) (c Check, done bool) {
+	c, skip := d.notRun(k)
 	if skip {
-		return c
+		return c, true
 	}
-	tp, ok := d.pingFor(false, probe.PathTunnel)
+	p, ok := d.pingFor(false, path)
 	if !ok {
-		c.State, c.Cause = Unknown, "the probe did not ping through the tunnel"
-		return c
+		c.State, c.Cause = Unknown, missing
+		return c, true
 	}
-	c.Seen = seenPing(tp)
-	if why := pingUnknown(tp); why != "" {
+	c.Seen = seenPing(p)
+	if why := pingUnknown(p); why != "" {
 		c.State, c.Cause = Unknown, why
-		return c
+		return c, true
 	}
-	if tp.Outcome == probe.PingReplied {
+	if p.Outcome == probe.PingReplied {
 		c.State = OK
-		return c
+		return c, true
 	}
 	c.State = Failed
+	return c, false
+}
+
+// tunnelPing checks that small packets cross the tunnel, and says why not.
+func (d direction) tunnelPing() Check {
+	c, done := d.smallPing(KindTunnelPing, probe.PathTunnel, "the probe did not ping through the tunnel")
+	if done {
+		return c
+	}
 	up, _ := d.pingFor(false, probe.PathUnderlay)
 	o := d.j.p.Overlay
 	fwd := []Check{d.fdb(), d.neighbour()}
@@ -236,30 +247,16 @@ func (d direction) deviceFailed() bool {
 
 // underlayPing checks that small plain packets cross the underlay.
 func (d direction) underlayPing() Check {
-	c, skip := d.notRun(KindUnderlayPing)
-	if skip {
+	c, done := d.smallPing(KindUnderlayPing, probe.PathUnderlay, "the probe did not ping the underlay")
+	if done {
 		return c
 	}
-	up, ok := d.pingFor(false, probe.PathUnderlay)
-	if !ok {
-		c.State, c.Cause = Unknown, "the probe did not ping the underlay"
-		return c
-	}
-	c.Seen = seenPing(up)
-	if why := pingUnknown(up); why != "" {
-		c.State, c.Cause = Unknown, why
-		return c
-	}
-	if up.Outcome == probe.PingReplied {
-		c.State = OK
-		return c
-	}
+	up, _ := d.pingFor(false, probe.PathUnderlay)
 	if tp, ok := d.pingFor(false, probe.PathTunnel); ok && tp.Outcome == probe.PingReplied {
 		c.State = Unknown
 		c.Cause = fmt.Sprintf("no ICMP reply on the underlay %s, though the tunnel carries traffic: ICMP is filtered there; the underlay's path MTU cannot be measured", d.between())
 		return c
 	}
-	c.State = Failed
 	if up.Outcome == probe.PingError {
 		c.Cause = fmt.Sprintf("%s cannot send to %s (%s): check its routes to the other nodes", d.from.Name, d.toIP, up.Output)
 		return c
