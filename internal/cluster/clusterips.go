@@ -15,6 +15,8 @@ type ClusterIPs struct {
 	CountedFrom string
 	// Unknown says what could not be read.
 	Unknown []string
+	// Transient counts the reads of Unknown that failed for a passing reason (see Evidence).
+	Transient int
 }
 
 var gvrIPAddresses = schema.GroupVersionResource{Group: "networking.k8s.io", Version: "v1", Resource: "ipaddresses"}
@@ -34,14 +36,14 @@ func ReadClusterIPs(ctx context.Context, c Clients, ev *Evidence) *ClusterIPs {
 			}
 			return x
 		}
-		x.Unknown = append(x.Unknown, "IPAddresses: "+reason(err))
+		x.Unknown = append(x.Unknown, "IPAddresses: "+x.failed(err))
 	}
 	svcs, err := c.Kube.CoreV1().Services("").List(ctx, metav1.ListOptions{})
 	if err != nil {
 		if apierrors.IsForbidden(err) {
 			x.Unknown = append(x.Unknown, "Services: forbidden: service CIDR usage unknown")
 		} else {
-			x.Unknown = append(x.Unknown, "Services: "+reason(err))
+			x.Unknown = append(x.Unknown, "Services: "+x.failed(err))
 		}
 		return x
 	}

@@ -32,6 +32,10 @@ type Evidence struct {
 	CIDRNotAvailable map[string]string `json:"-"`
 	// Unknown lists evidence that exists or may exist but could not be read (forbidden, failed).
 	Unknown []string `json:"unknown,omitempty"`
+	// Transient counts the reads of Unknown that failed for a passing reason (the server down or
+	// overloaded, a timeout), not because RBAC forbids them or the object is absent: a reader that
+	// reads again later (the exporter) keeps what it read before.
+	Transient int `json:"-"`
 	// Resources is what discovery said the server offers, "group/version/resource".
 	Resources map[string]bool `json:"-"`
 }

@@ -104,6 +104,7 @@ func unwrapEnvelope(data []byte) ([]byte, error) {
 type listMeta struct {
 	cont      string
 	remaining int64 // -1 when the server did not say
+	rv        string
 }
 
 // readListMeta reads a protobuf list's ListMeta (field 1) without touching its items.
@@ -125,6 +126,8 @@ func readListMeta(list []byte) (listMeta, error) {
 				return m, err
 			}
 			switch {
+			case num == 2 && wire == 2:
+				m.rv = string(d)
 			case num == 3 && wire == 2:
 				m.cont = string(d)
 			case num == 4 && wire == 0:
@@ -289,6 +292,7 @@ func pageMeta(body []byte) (listMeta, error) {
 	}
 	var l struct {
 		Metadata struct {
+			ResourceVersion    string `json:"resourceVersion"`
 			Continue           string `json:"continue"`
 			RemainingItemCount *int64 `json:"remainingItemCount"`
 		} `json:"metadata"`
@@ -296,7 +300,7 @@ func pageMeta(body []byte) (listMeta, error) {
 	if err := json.Unmarshal(body, &l); err != nil {
 		return listMeta{}, err
 	}
-	m := listMeta{cont: l.Metadata.Continue, remaining: -1}
+	m := listMeta{cont: l.Metadata.Continue, remaining: -1, rv: l.Metadata.ResourceVersion}
 	if l.Metadata.RemainingItemCount != nil {
 		m.remaining = *l.Metadata.RemainingItemCount
 	}

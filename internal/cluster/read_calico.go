@@ -32,7 +32,7 @@ func (g *gatherer) readCalico(ctx context.Context, ev *Evidence) {
 func (g *gatherer) readCalicoIPAMConfig(ctx context.Context, ev *Evidence, gvr schema.GroupVersionResource) {
 	list, err := g.dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		ev.Unknown = append(ev.Unknown, fmt.Sprintf("Calico IPAMConfig (%s): %s", gvr.Group, reason(err)))
+		ev.Unknown = append(ev.Unknown, fmt.Sprintf("Calico IPAMConfig (%s): %s", gvr.Group, ev.failed(err)))
 		return
 	}
 	for _, it := range list.Items {
@@ -46,7 +46,7 @@ func (g *gatherer) readCalicoIPAMConfig(ctx context.Context, ev *Evidence, gvr s
 func (g *gatherer) readCalicoPools(ctx context.Context, ev *Evidence, gvr schema.GroupVersionResource) {
 	list, err := g.dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		ev.Unknown = append(ev.Unknown, fmt.Sprintf("Calico IPPools (%s/%s): %s", gvr.Group, gvr.Version, reason(err)))
+		ev.Unknown = append(ev.Unknown, fmt.Sprintf("Calico IPPools (%s/%s): %s", gvr.Group, gvr.Version, ev.failed(err)))
 		return
 	}
 	for _, it := range list.Items {
@@ -78,7 +78,7 @@ func (g *gatherer) readCalicoPools(ctx context.Context, ev *Evidence, gvr schema
 func (g *gatherer) readCalicoBlocks(ctx context.Context, ev *Evidence, gvr schema.GroupVersionResource) {
 	list, err := g.listIPAM(ctx, gvr)
 	if err != nil {
-		ev.Unknown = append(ev.Unknown, fmt.Sprintf("Calico IPAMBlocks (%s/%s): %s", gvr.Group, gvr.Version, reason(err)))
+		ev.Unknown = append(ev.Unknown, fmt.Sprintf("Calico IPAMBlocks (%s/%s): %s", gvr.Group, gvr.Version, ev.failed(err)))
 		return
 	}
 	seen := map[string]bool{}

@@ -40,7 +40,7 @@ func parseCiliumConfig(d map[string]string) *CiliumConfig {
 func (g *gatherer) readCiliumNodes(ctx context.Context, ev *Evidence) {
 	list, err := g.listIPAM(ctx, GVRCiliumNodes)
 	if err != nil {
-		ev.Unknown = append(ev.Unknown, "CiliumNodes: "+reason(err))
+		ev.Unknown = append(ev.Unknown, "CiliumNodes: "+ev.failed(err))
 		return
 	}
 	for _, it := range list.Items {

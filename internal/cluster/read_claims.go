@@ -23,6 +23,8 @@ type Claims struct {
 	Affinities []CalicoAffinity `json:"affinities,omitempty"`
 	// Stores says, per store, whether it was read, is absent, or could not be read.
 	Stores []ClaimStore `json:"stores"`
+	// Transient counts the stores that could not be read for a passing reason (see Evidence).
+	Transient int `json:"-"`
 }
 
 // ClaimKind is what an allocated address is for.
@@ -145,7 +147,7 @@ func (g *gatherer) readClaims(ctx context.Context, ev *Evidence) *Claims {
 	list := func(store string, gvr schema.GroupVersionResource, each func(*unstructured.Unstructured) error) {
 		l, err := g.listIPAM(ctx, gvr)
 		if err != nil {
-			c.Stores = append(c.Stores, ClaimStore{Name: store, State: StoreUnreadable, Reason: reason(err)})
+			c.Stores = append(c.Stores, ClaimStore{Name: store, State: StoreUnreadable, Reason: c.failed(err)})
 			return
 		}
 		var bad []string

@@ -42,6 +42,9 @@ func (g *gatherer) discover(ctx context.Context, ev *Evidence) {
 	_, lists, err := g.discovery.ServerGroupsAndResources()
 	if err != nil && len(lists) == 0 {
 		ev.Unknown = append(ev.Unknown, fmt.Sprintf("API discovery: %v", err))
+		if transient(err) {
+			ev.Transient++
+		}
 		ev.DiscoveryFailed = "API discovery failed: " + reason(err)
 		return
 	}
@@ -74,7 +77,7 @@ func (g *gatherer) readDaemonSets(ctx context.Context, ev *Evidence) {
 		}
 	}
 	if err != nil {
-		ev.Unknown = append(ev.Unknown, "DaemonSets: "+reason(err))
+		ev.Unknown = append(ev.Unknown, "DaemonSets: "+ev.failed(err))
 		return
 	}
 	for _, ds := range list.Items {
@@ -122,7 +125,7 @@ func (g *gatherer) configMap(ctx context.Context, ev *Evidence, ns, name string)
 		return nil
 	}
 	if err != nil {
-		ev.Unknown = append(ev.Unknown, fmt.Sprintf("ConfigMap %s/%s: %s", ns, name, reason(err)))
+		ev.Unknown = append(ev.Unknown, fmt.Sprintf("ConfigMap %s/%s: %s", ns, name, ev.failed(err)))
 		return nil
 	}
 	return cm.Data
@@ -233,7 +236,7 @@ func toInt(v any) int {
 func (g *gatherer) readServiceCIDRs(ctx context.Context, ev *Evidence) {
 	list, err := g.dynamic.Resource(GVRServiceCIDRs).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		ev.Unknown = append(ev.Unknown, "ServiceCIDRs: "+reason(err))
+		ev.Unknown = append(ev.Unknown, "ServiceCIDRs: "+ev.failed(err))
 		return
 	}
 	for _, it := range list.Items {
@@ -246,7 +249,7 @@ func (g *gatherer) readKubernetesService(ctx context.Context, ev *Evidence) {
 	svc, err := g.kube.CoreV1().Services("default").Get(ctx, "kubernetes", metav1.GetOptions{})
 	if err != nil {
 		if !apierrors.IsNotFound(err) {
-			ev.Unknown = append(ev.Unknown, "Service default/kubernetes: "+reason(err))
+			ev.Unknown = append(ev.Unknown, "Service default/kubernetes: "+ev.failed(err))
 		}
 		return
 	}
@@ -257,7 +260,7 @@ func (g *gatherer) readKubernetesService(ctx context.Context, ev *Evidence) {
 func (g *gatherer) readCIDREvents(ctx context.Context, ev *Evidence) {
 	list, err := g.kube.CoreV1().Events("").List(ctx, metav1.ListOptions{FieldSelector: "reason=CIDRNotAvailable,involvedObject.kind=Node"})
 	if err != nil {
-		ev.Unknown = append(ev.Unknown, "Events: "+reason(err))
+		ev.Unknown = append(ev.Unknown, "Events: "+ev.failed(err))
 		return
 	}
 	for _, e := range list.Items {
@@ -305,4 +308,56 @@ func (g *gatherer) readAntreaConfig(ctx context.Context, ev *Evidence) *AntreaCo
 	}
 	c.TransportInterface, c.TransportInterfaceCIDRs = conf.TransportInterface, conf.TransportInterfaceCIDRs
 	return &c
+}
+
+// transient says whether a read failed for a passing reason: not RBAC, not an absent object or
+// kind, not a request the server will always refuse.
+func transient(err error) bool {
+	switch {
+	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err), apierrors.IsNotFound(err),
+		apierrors.IsMethodNotSupported(err), apierrors.IsBadRequest(err), apierrors.IsInvalid(err):
+		return false
+	}
+	return true
+}
+
+// failed says why a read of evidence failed, and counts it when the reason passes.
+func (e *Evidence) failed(err error) string {
+	if transient(err) {
+		e.Transient++
+	}
+	return reason(err)
+}
+
+// failed says why a read of ClusterIPs failed, and counts it when the reason passes.
+func (x *ClusterIPs) failed(err error) string {
+	if transient(err) {
+		x.Transient++
+	}
+	return reason(err)
+}
+
+// failed says why a claim store could not be read, and counts it when the reason passes.
+func (c *Claims) failed(err error) string {
+	if transient(err) {
+		c.Transient++
+	}
+	return reason(err)
+}
+
+// GatherEvidence reads what Gather reads beside nodes and pods: the network plugin's evidence,
+// and the ClusterIPs and claims when opts asks for them. A long-running reader that follows nodes
+// and pods itself (the exporter's mirrors) reads these again now and then.
+func GatherEvidence(ctx context.Context, c Clients, opts Options) (Evidence, *ClusterIPs, *Claims) {
+	g := &gatherer{rest: c.CoreREST, kube: c.Kube, dynamic: c.Dynamic, discovery: c.Discovery, opts: opts}
+	ev := g.gatherEvidence(ctx)
+	var ips *ClusterIPs
+	var claims *Claims
+	if opts.ClusterIPs {
+		ips = ReadClusterIPs(ctx, c, &ev)
+	}
+	if opts.Claims != ClaimsNone {
+		claims = g.readClaims(ctx, &ev)
+	}
+	return ev, ips, claims
 }

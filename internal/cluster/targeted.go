@@ -69,7 +69,7 @@ func (g *gatherer) readCiliumNode(ctx context.Context, ev *Evidence, name string
 	it, err := g.dynamic.Resource(GVRCiliumNodes).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		if !apierrors.IsNotFound(err) {
-			ev.Unknown = append(ev.Unknown, "CiliumNode "+name+": "+reason(err))
+			ev.Unknown = append(ev.Unknown, "CiliumNode "+name+": "+ev.failed(err))
 		}
 		return
 	}

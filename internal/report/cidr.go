@@ -21,6 +21,10 @@ type CIDRUsage struct {
 	Limits   []LimitUsage     `json:"platformLimits"`
 	Plan     *PlanResult      `json:"plan,omitempty"`
 	Starved  []StarvedNode    `json:"nodesWithoutCIDR,omitempty"`
+	// PodsUnknown and NodesUnknown say that pods (of every namespace) or nodes could not be read:
+	// the figures counted from them are not figures (the gauges leave them out).
+	PodsUnknown  bool `json:"podsUnknown,omitempty"`
+	NodesUnknown bool `json:"nodesUnknown,omitempty"`
 	// LeakedFrom are the IPAM stores read for leaked addresses (Calico's blocks, CiliumNodes);
 	// none: the cluster's stores are not in the API (host-local) and nothing was subtracted.
 	LeakedFrom []string        `json:"leakedCountedFrom,omitempty"`
@@ -128,6 +132,10 @@ func BuildCIDRUsage(inv *cluster.Inventory, v *netmodel.View, ips *cluster.Clust
 	u := &CIDRUsage{Notes: append(append([]string(nil), inv.Notes...), prefixed("could not read: ", ips.Unknown)...), Settings: cfg,
 		Nodes: []NodeUsage{}, Ranges: []RangeUsage{}, Services: []ServiceUsage{}, Limits: []LimitUsage{}, Warnings: []Warning{}}
 	u.Network = v.Cluster
+	u.PodsUnknown = inv.PodsUnknown || inv.PodsNamespace != ""
+	for i := range inv.Nodes {
+		u.NodesUnknown = u.NodesUnknown || inv.Nodes[i].FromPods
+	}
 	leaked, leakyNodes, hostLocal := 0, 0, 0
 	for i := range v.Nodes {
 		nn := &v.Nodes[i]
