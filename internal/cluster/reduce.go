@@ -160,3 +160,6 @@ func containsAddr(list []netip.Addr, a netip.Addr) bool {
 
 // ReduceNode reduces one Node object the way the inventory does, for callers that read a single node.
 func ReduceNode(n *corev1.Node) Node { return reduceNode(n) }
+
+// NodesFromPods are the nodes named by the pods, when nodes cannot be read (see Gather).
+func NodesFromPods(pods []Pod) []Node { return nodesFromPods(pods) }

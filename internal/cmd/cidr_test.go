@@ -76,7 +76,7 @@ func TestCIDRUsagePrometheus(t *testing.T) {
 		`podnet_node_pod_ips_capacity{node="node-1"} 110`,
 		`podnet_cluster_cidr_node_cidrs{cidr="10.244.0.0/16",mask="24"} 256`,
 		`podnet_cluster_cidr_node_cidrs_allocated{cidr="10.244.0.0/16",mask="24"} 2`,
-		`podnet_cluster_cidr_utilisation_ratio{cidr="10.244.0.0/16",mask="24"} 0.0078`,
+		`podnet_cluster_cidr_utilisation_ratio{cidr="10.244.0.0/16",mask="24"} 0.0078125`,
 		`podnet_node_pod_ips_used{node="node-1"} 1`,
 		"podnet_nodes_without_pod_cidr 0",
 		`podnet_platform_limit_utilisation_ratio{limit="nodes per cluster"} 0.0004`,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/podnet/kubectl-podnet/internal/netmodel"
@@ -163,11 +164,13 @@ func Prometheus(w io.Writer, u *report.CIDRUsage) error {
 	return err
 }
 
+// num writes a value as the exposition format does (client_golang's expfmt): exactly, integers
+// without a fraction up to 2^53.
 func num(v float64) string {
-	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
-		return fmt.Sprintf("%.0f", v)
+	if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
+		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
-	return fmt.Sprintf("%.4f", v)
+	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
 // lbl renders {k="v",...} with the exposition format's escaping.
