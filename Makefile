@@ -20,6 +20,10 @@ export GOFLAGS := -buildvcs=false
 build: ## build bin/kubectl-podnet
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(PLUGIN) ./cmd/kubectl-podnet
 
+.PHONY: image
+image: ## the exporter's container image without Docker: bin/kubectl-podnet-image.tar (IMAGE, default ghcr.io/podnet/kubectl-podnet:VERSION, and podnet.local/kubectl-podnet:dev)
+	@VERSION='$(VERSION)' LDFLAGS='$(LDFLAGS)' hack/image.sh
+
 .PHONY: deps
 deps: ## install the Debian packages the scripts and tests use (only those missing)
 	@hack/deps.sh

@@ -18,11 +18,18 @@ if [ "$(id -u)" = 0 ]; then
   command -v nft >/dev/null || need+=(nftables)
   command -v gcc >/dev/null || need+=(gcc libc6-dev)
 fi
-[ ${#need[@]} -eq 0 ] && exit 0
-if [ "$(id -u)" != 0 ]; then
-  echo "deps: missing ${need[*]}; install them: sudo apt-get install ${need[*]}" >&2
-  exit 1
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "deps: missing ${need[*]}; install them: sudo apt-get install ${need[*]}" >&2
+    exit 1
+  fi
+  echo "deps: installing ${need[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-echo "deps: installing ${need[*]}" >&2
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# prometheus and promtool for the alert rules' tests (test/e2e/deploy_test.go): Debian's package,
+# pinned, unpacked into the cache only if missing and never installed, so no Prometheus daemon
+# starts (hack/cluster prometheus-path prints where)
+# shellcheck source=lib/prometheus.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/prometheus.sh"
+prometheus_install >/dev/null

@@ -90,3 +90,30 @@ cluster_build() {
   rm -rf "$bin.tmp"
   echo "$bin"
 }
+
+# docker_archive DIR ENTRYPOINT_JSON TAGS OUT [USER]: a one-layer image tarball of DIR in docker
+# save's format, which `ctr images import` takes, tagged with each of TAGS (space-separated) and
+# running ENTRYPOINT as USER (default: root). Reproducible: the same DIR gives the same bytes
+# (entries sorted, mtime 0, owned by root); its modes are the files' own.
+docker_archive() {
+  local rootfs=$1 entry=$2 tags=$3 out=$4 user=${5:-} work arch tag repotags=""
+  arch=$(go env GOARCH)
+  work=$(mktemp -d)
+  local t=(--sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner --format=gnu)
+  tar "${t[@]}" -C "$rootfs" -cf "$work/layer.tar" .
+  local diff
+  diff=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
+  mkdir -p "$work/$diff"
+  mv "$work/layer.tar" "$work/$diff/layer.tar"
+  printf '{"architecture":"%s","os":"linux","config":{%s"Entrypoint":%s,"Env":["PATH=/bin"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+    "$arch" "${user:+\"User\":\"$user\",}" "$entry" "$diff" >"$work/config.json"
+  local cfg
+  cfg=$(sha256sum "$work/config.json" | cut -d' ' -f1)
+  mv "$work/config.json" "$work/$cfg.json"
+  for tag in $tags; do repotags="$repotags${repotags:+,}\"$tag\""; done
+  printf '[{"Config":"%s.json","RepoTags":[%s],"Layers":["%s/layer.tar"]}]' "$cfg" "$repotags" "$diff" >"$work/manifest.json"
+  chmod 0755 "$work/$diff"
+  chmod 0644 "$work/manifest.json" "$work/$cfg.json" "$work/$diff/layer.tar"
+  tar "${t[@]}" -C "$work" -cf "$out" manifest.json "$cfg.json" "$diff"
+  rm -rf "$work"
+}

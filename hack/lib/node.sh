@@ -26,23 +26,7 @@ node_require() {
   fi
 }
 
-# docker_archive DIR ENTRYPOINT_JSON TAG OUT: a one-layer image tarball `ctr images import` takes.
-docker_archive() {
-  local rootfs=$1 entry=$2 tag=$3 out=$4 work
-  work=$(mktemp -d)
-  tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$rootfs" -cf "$work/layer.tar" .
-  local diff
-  diff=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
-  mkdir -p "$work/$diff"
-  mv "$work/layer.tar" "$work/$diff/layer.tar"
-  printf '{"architecture":"amd64","os":"linux","config":{"Entrypoint":%s,"Env":["PATH=/bin"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$entry" "$diff" >"$work/config.json"
-  local cfg
-  cfg=$(sha256sum "$work/config.json" | cut -d' ' -f1)
-  mv "$work/config.json" "$work/$cfg.json"
-  printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":["%s/layer.tar"]}]' "$cfg" "$tag" "$diff" >"$work/manifest.json"
-  tar -C "$work" -cf "$out" manifest.json "$cfg.json" "$diff"
-  rm -rf "$work"
-}
+# docker_archive (hack/lib/build.sh) makes the image tarballs.
 
 # node_images_build builds the pause and busybox images into $NODE/images.
 node_images_build() {
