@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -200,6 +201,9 @@ func (m *Mirror[T]) restarted(reason string) {
 		m.hooks.Restart(reason)
 	}
 }
+
+// resumeSettles is how long a resumed watch must hold before the copy is current again.
+const resumeSettles = time.Second
 
 // errWatchClosed is a watch the server ended cleanly.
 var errWatchClosed = errors.New("the server closed the watch")
@@ -396,7 +400,15 @@ func (m *Mirror[T]) watch(ctx context.Context, initial bool) error {
 	}
 	defer body.Close()
 	if !initial && m.isSynced() {
-		m.setState(MirrorCurrent, nil)
+		// current once the resumed watch holds for a moment: a server that restarted answers a
+		// resourceVersion older than its cache with 200 and then an expired (410) error event
+		var broken atomic.Bool
+		t := time.AfterFunc(resumeSettles, func() {
+			if !broken.Load() {
+				m.setState(MirrorCurrent, nil)
+			}
+		})
+		defer func() { broken.Store(true); t.Stop() }()
 	}
 	events, err := newEventReader(body)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/klog/v2"
 
 	"github.com/podnet/kubectl-podnet/internal/cluster"
@@ -121,6 +122,10 @@ func (e *Exporter) stateChanged(store string, s cluster.MirrorState, err error) 
 	case cluster.MirrorForbidden:
 		klog.Warningf("%s: cannot list or watch them (%v): their gauges are left out until RBAC allows it (get, list, watch %s); trying again every few minutes", store, err, store)
 	case cluster.MirrorStale:
+		if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
+			klog.Warningf("%s: the watch expired (%v): reading them all again; serving the last figures meanwhile, marked stale (podnet_exporter_up 0)", store, err)
+			break
+		}
 		klog.Warningf("%s: the watch broke (%v): serving the last figures, marked stale (podnet_exporter_up 0), until it is back", store, err)
 	case cluster.MirrorCurrent:
 		e.touch(store)
