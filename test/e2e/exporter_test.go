@@ -699,3 +699,82 @@ func TestExporterPagedServer(t *testing.T) {
 		t.Errorf("no OpenMetrics answer: %s\n%s", resp.Header.Get("Content-Type"), lastLines(string(b), 3))
 	}
 }
+
+// TestExporterPodOnRealNode: the exporter as users run it, a pod of deploy/'s Deployment from the
+// locally built image (make image, imported into the real node's containerd), with deploy/'s
+// ServiceAccount and least-privilege ClusterRole; a real Prometheus scrapes it and its figures
+// equal cidr-usage's. The one change for this machine: the local node has no Service routing
+// (no kube-proxy) and the API server listens on 127.0.0.1 only, so the pod runs on the host
+// network with the API server's address in KUBERNETES_SERVICE_HOST/PORT, which needs its
+// namespace's Pod Security level lowered from restricted to privileged; it listens on the node's
+// address (the downward API's status.hostIP), not on every interface.
+func TestExporterPodOnRealNode(t *testing.T) {
+	c := realNodeCluster(t)
+	tarball := buildImage(t, t.TempDir(), "v0.0.0-e2e")
+	hc := exec.Command(filepath.Join(repoRoot, "hack", "cluster"), "image-import", "--name", c.name, tarball)
+	hc.Env = append(os.Environ(), "PODNET_CLUSTER_STATE="+stateDir)
+	if out, err := hc.CombinedOutput(); err != nil {
+		t.Fatalf("hack/cluster image-import: %v\n%s", err, out)
+	}
+	server := c.kubectl(t, "config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}")
+	u, err := url.Parse(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(freeAddr(t))
+	portN, _ := strconv.Atoi(port)
+	docs := yamlDocs(t, exporterManifest)
+	t.Cleanup(func() {
+		r := runBin(t, kubectlBin, c.kubeconfig, "delete", "-f", filepath.Join(repoRoot, exporterManifest), "--ignore-not-found", "--wait=true", "--timeout=90s")
+		if r.code != 0 {
+			t.Errorf("deleting the exporter: %s", r.stderr)
+		}
+	})
+	for _, doc := range docs {
+		kind := dig[string](doc, "kind")
+		switch kind {
+		case "Namespace":
+			dig[map[string]any](doc, "metadata", "labels")["pod-security.kubernetes.io/enforce"] = "privileged"
+		case "Deployment":
+			spec := dig[map[string]any](doc, "spec", "template", "spec")
+			spec["hostNetwork"], spec["dnsPolicy"] = true, "ClusterFirstWithHostNet"
+			ctr := dig[map[string]any](spec, "containers", 0)
+			ctr["image"], ctr["imagePullPolicy"] = devImage, "Never"
+			// on the node's own address, where the kubelet's probes and Prometheus reach it
+			ctr["args"] = []any{"exporter", "--listen=$(NODE_IP):" + port, "--debounce=500ms"}
+			ctr["env"] = append(ctr["env"].([]any),
+				map[string]any{"name": "NODE_IP", "valueFrom": map[string]any{"fieldRef": map[string]any{"fieldPath": "status.hostIP"}}},
+				map[string]any{"name": "KUBERNETES_SERVICE_HOST", "value": u.Hostname()},
+				map[string]any{"name": "KUBERNETES_SERVICE_PORT", "value": u.Port()})
+			ctr["ports"] = []any{map[string]any{"name": "metrics", "containerPort": portN, "protocol": "TCP"}}
+		}
+		c.kubectl(t, "apply", "-f", writeJSON(t, strings.ToLower(kind)+".json", doc))
+	}
+	r := runBin(t, kubectlBin, c.kubeconfig, "rollout", "status", "-n", "podnet-system", "deployment/podnet-exporter", "--timeout=120s")
+	if r.code != 0 {
+		t.Fatalf("the exporter's Deployment did not become available: %s\n%s\n%s", r.stderr,
+			c.kubectl(t, "get", "pods", "-n", "podnet-system", "-o", "wide"),
+			runBin(t, kubectlBin, c.kubeconfig, "logs", "-n", "podnet-system", "deployment/podnet-exporter").stdout)
+	}
+	hostIP := c.kubectl(t, "get", "pods", "-n", "podnet-system", "-l", "app.kubernetes.io/component=exporter", "-o", "jsonpath={.items[0].status.hostIP}")
+	prom := startPrometheus(t, net.JoinHostPort(hostIP, port))
+	eventually(t, 20*time.Second, "the pod's figures in Prometheus equal cidr-usage's", func() (bool, string) {
+		got, err := promFigures(prom)
+		if err != nil {
+			return false, err.Error()
+		}
+		d := diffFigures(cidrUsageFigures(t, c), got)
+		return d == "", d
+	})
+	// its ServiceAccount may read everything it needs: nothing forbidden, nothing stale
+	for _, q := range []string{`sum(podnet_exporter_store_forbidden)`, `podnet_exporter_up`} {
+		want := map[string]float64{`sum(podnet_exporter_store_forbidden)`: 0, `podnet_exporter_up`: 1}[q]
+		if v := promValue(t, prom, q); v != want {
+			t.Errorf("%s = %g, want %g; its log:\n%s", q, v, want, runBin(t, kubectlBin, c.kubeconfig, "logs", "-n", "podnet-system", "deployment/podnet-exporter").stdout)
+		}
+	}
+	logs := runBin(t, kubectlBin, c.kubeconfig, "logs", "-n", "podnet-system", "deployment/podnet-exporter").stdout
+	if strings.Contains(logs, "forbidden") || strings.Contains(logs, "could not read") {
+		t.Errorf("the exporter in its pod could not read something with deploy/'s RBAC:\n%s", logs)
+	}
+}
