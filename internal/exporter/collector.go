@@ -30,6 +30,8 @@ var (
 		"When the store was last known current: its last read, event or successful evidence read.", []string{"store"}, nil)
 	descRestarts = prometheus.NewDesc("podnet_exporter_watch_restarts_total",
 		"Watches started again, by why: expired (410, read again from the start), closed (by the server), error.", []string{"store", "reason"}, nil)
+	descUnreadable = prometheus.NewDesc("podnet_exporter_evidence_unreadable",
+		"Evidence reads (config maps, IPAM resources, ClusterIPs) the last evidence read could not make, RBAC or the API refusing them; the log names them, and the gauges that need them are left out.", nil, nil)
 	descUpdated = prometheus.NewDesc("podnet_exporter_last_update_timestamp_seconds",
 		"When the figures were last computed.", nil, nil)
 	descDuration = prometheus.NewDesc("podnet_exporter_update_duration_seconds",
@@ -61,6 +63,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		if t, ok := h.Synced[s]; ok {
 			ch <- prometheus.MustNewConstMetric(descSynced, prometheus.GaugeValue, float64(t.UnixNano())/1e9, s)
 		}
+	}
+	if h.States[StoreEvidence] != cluster.MirrorSyncing {
+		ch <- prometheus.MustNewConstMetric(descUnreadable, prometheus.GaugeValue, float64(h.Unreadable))
 	}
 	keys := make([][2]string, 0, len(h.Restarts))
 	for k := range h.Restarts {

@@ -69,6 +69,7 @@ type Exporter struct {
 	evidence *evidenceRead
 	evState  StoreState
 	unknown  string // the evidence last said unreadable, for logging changes only
+	unread   int    // how many reads of the last evidence read were refused
 	restarts map[[2]string]float64
 	synced   map[string]time.Time
 	podBuf   []cluster.Pod
@@ -227,6 +228,7 @@ func (e *Exporter) readEvidenceOnce(ctx context.Context) {
 		}
 		e.unknown = unknown
 	}
+	e.unread = len(ev.Unknown) + len(ips.Unknown)
 	e.evidence = &evidenceRead{ev: ev, ips: ips, claims: claims, at: time.Now()}
 	e.evState = cluster.MirrorCurrent
 	e.synced[StoreEvidence] = e.evidence.at
@@ -299,6 +301,9 @@ type Health struct {
 	Objects  map[string]int
 	Synced   map[string]time.Time
 	Restarts map[[2]string]float64
+	// Unreadable counts the evidence reads the last evidence read could not make (RBAC, absent
+	// API groups): the gauges that need them are left out.
+	Unreadable int
 }
 
 // Up says whether the figures are current: every store is current, or forbidden (whose gauges
@@ -319,6 +324,7 @@ func (e *Exporter) Health() Health {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	h.States[StoreEvidence] = e.evState
+	h.Unreadable = e.unread
 	for k, v := range e.synced {
 		h.Synced[k] = v
 	}
