@@ -3,7 +3,6 @@ package cmd
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"net/netip"
@@ -111,7 +110,8 @@ func (o *ExporterOptions) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if err := exporterLogs(o.Verbosity); err != nil {
+	// a daemon's log is its only voice: klog to stderr even at -v 0
+	if err := klogToStderr(o.Verbosity); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -124,10 +124,3 @@ func (o *ExporterOptions) Run(ctx context.Context) error {
 	return err
 }
 
-// exporterLogs sends klog to stderr at level v: a daemon's log is its only voice.
-func exporterLogs(v int) error {
-	klog.ClearLogger()
-	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
-	klog.InitFlags(fs)
-	return fs.Set("v", strconv.Itoa(v))
-}

@@ -103,6 +103,11 @@ func configureClientLogs(level int) error {
 		klog.SetLogger(logr.Discard())
 		return nil
 	}
+	return klogToStderr(level)
+}
+
+// klogToStderr sends klog's output to stderr at verbosity level.
+func klogToStderr(level int) error {
 	klog.ClearLogger()
 	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(fs)
