@@ -123,4 +123,3 @@ func (o *ExporterOptions) Run(ctx context.Context) error {
 	klog.Flush()
 	return err
 }
-
