@@ -6,13 +6,20 @@ import (
 	"strings"
 )
 
-// PodIndex maps "namespace/name" to the pod of that name; where a name repeats (a finished pod
-// and its successor), the live one.
-func (inv *Inventory) PodIndex() map[string]*Pod {
-	pods := make(map[string]*Pod, len(inv.Pods))
+// PodKey names a pod: its namespace and name.
+type PodKey struct{ Namespace, Name string }
+
+// Key is the pod's PodKey.
+func (p *Pod) Key() PodKey { return PodKey{p.Namespace, p.Name} }
+
+// PodIndex maps each pod's key to the pod of that name; where a name repeats (a finished pod and
+// its successor), the live one. Its keys share the pods' strings: an index of every pod of a large
+// cluster, built at each of the exporter's computations, allocates no string.
+func (inv *Inventory) PodIndex() map[PodKey]*Pod {
+	pods := make(map[PodKey]*Pod, len(inv.Pods))
 	for i := range inv.Pods {
 		p := &inv.Pods[i]
-		key := p.Namespace + "/" + p.Name
+		key := p.Key()
 		if prev, ok := pods[key]; ok && !prev.Finished() {
 			continue
 		}
@@ -25,12 +32,12 @@ func (inv *Inventory) PodIndex() map[string]*Pod {
 // address. It is "" when the pod holds the address, when the pod is still getting it (allocated,
 // not yet in its status), and for claims that are not for a pod: only what the stores name and the
 // pods disprove is a leak. pods is the inventory's PodIndex, of every namespace.
-func (cl *AddressClaim) LeakReason(pods map[string]*Pod) string {
+func (cl *AddressClaim) LeakReason(pods map[PodKey]*Pod) string {
 	if cl.Kind != ClaimPod {
 		return ""
 	}
 	key := cl.Namespace + "/" + cl.Pod
-	p := pods[key]
+	p := pods[PodKey{cl.Namespace, cl.Pod}]
 	switch {
 	case p != nil && !p.Finished() && (cl.Secondary || slices.Contains(p.IPs, cl.Address)):
 		return "" // a secondary network's address is not in the pod's status: its pod lives, that is all one can tell

@@ -107,13 +107,12 @@ func BuildIPAMCheck(inv *cluster.Inventory, v *netmodel.View, ips *cluster.Clust
 	pods := inv.PodIndex()
 	for i := range inv.Pods {
 		p := &inv.Pods[i]
-		key := p.Namespace + "/" + p.Name
-		if pods[key] != p || !p.HoldsIP() {
+		if pods[p.Key()] != p || !p.HoldsIP() {
 			continue
 		}
 		c.Checked.Pods++
 		for _, a := range p.IPs {
-			c.byAddr[a] = append(c.byAddr[a], &podHolder{name: key, node: p.Node})
+			c.byAddr[a] = append(c.byAddr[a], &podHolder{name: p.Namespace + "/" + p.Name, node: p.Node})
 		}
 	}
 	podsKnown := !inv.PodsUnknown && inv.PodsNamespace == ""
@@ -191,7 +190,7 @@ func (c *IPAMCheck) duplicates(nodeAddrs map[netip.Addr]string) {
 }
 
 // claims: every address a store claims for a pod or a node that provably does not hold it.
-func (c *IPAMCheck) claims(inv *cluster.Inventory, pods map[string]*cluster.Pod, nodes map[string]*cluster.Node, nodesKnown bool) {
+func (c *IPAMCheck) claims(inv *cluster.Inventory, pods map[cluster.PodKey]*cluster.Pod, nodes map[string]*cluster.Node, nodesKnown bool) {
 	if inv.Claims == nil {
 		return
 	}
@@ -204,7 +203,7 @@ func (c *IPAMCheck) claims(inv *cluster.Inventory, pods map[string]*cluster.Pod,
 			if reason := cl.LeakReason(pods); reason != "" {
 				c.add(IPAMFinding{Kind: FindLeaked, Address: a.String(), Store: cl.Store, ClaimedFor: "pod/" + key, HeldBy: c.holders(a), Since: cl.Since,
 					Reason: reason, Next: releaseHint(cl)})
-			} else if p := pods[key]; p != nil && slices.Contains(p.IPs, a) && cl.BlockNode != "" && p.Node != "" && p.Node != cl.BlockNode {
+			} else if p := pods[cluster.PodKey{Namespace: cl.Namespace, Name: cl.Pod}]; p != nil && slices.Contains(p.IPs, a) && cl.BlockNode != "" && p.Node != "" && p.Node != cl.BlockNode {
 				c.add(IPAMFinding{Kind: FindStale, Address: a.String(), Store: cl.Store, ClaimedFor: "pod/" + key, HeldBy: "pod/" + key, Since: cl.Since,
 					Reason: fmt.Sprintf("borrowed: node %s's pod holds an address of node %s's block, because node %s could not claim a block of its own; Calico routes it with a /32", p.Node, cl.BlockNode, p.Node),
 					Next:   fmt.Sprintf("harmless while it lasts; many borrowed addresses mean the pool is short of free blocks or node %s is at maxBlocksPerHost: see 'kubectl podnet cidr-usage'", p.Node)})
