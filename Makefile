@@ -82,8 +82,9 @@ krew-test: cluster-bins ## validate the krew manifest, install the plugin throug
 test: deps fmt-check vet tidy-check unit e2e krew-test ## everything CI runs
 
 .PHONY: bench
-bench: build cluster-bins ## benchmark `nodes` against kubectl and a raw paged LIST on a synthetic cluster
+bench: build cluster-bins ## benchmark `nodes` against kubectl and a raw paged LIST on a synthetic cluster, then the exporter's sync, RSS and CPU under churn
 	@hack/bench.sh
+	@hack/bench-exporter.sh
 
 .PHONY: help
 help:

@@ -6,6 +6,8 @@
 //	bench floor   --kubeconfig K --mode paged|stream                 a floor, run as its own process
 //	bench measure --kubeconfig K --plugin BIN --kubectl BIN --pods P  alternating rounds, figures and ratios
 //	bench compare --results F                                         how the cost grows between sizes
+//	bench exporter --kubeconfig K --plugin BIN --pods P               the exporter's sync, RSS and CPU under churn
+//	bench churn   --kubeconfig K [--rate R --duration D]              pod changes at R a second for D (then removed)
 //
 // It lives in its own module so that the etcd client never reaches the plugin's go.sum.
 package main
@@ -14,11 +16,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"time"
 )
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench load|floor|measure|compare [flags]")
+		fmt.Fprintln(os.Stderr, "usage: bench load|floor|measure|compare|exporter|churn [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -31,6 +34,10 @@ func main() {
 	runs := fs.Int("runs", 3, "alternating rounds; the median wall and CPU time and the highest RSS are kept (measure)")
 	mode := fs.String("mode", "paged", "paged or stream (floor)")
 	results := fs.String("results", "", "file the figures of each size are appended to (measure, compare)")
+	rate := fs.Float64("rate", 10, "pod changes a second (exporter, churn)")
+	duration := fs.Duration("duration", time.Minute, "how long the pods change (exporter, churn)")
+	idle := fs.Duration("idle", 20*time.Second, "how long the exporter idles after its sync before its steady RSS is read (exporter)")
+	logDir := fs.String("log-dir", "", "directory for the exporters' logs (exporter; default: the temporary directory)")
 	_ = fs.Parse(os.Args[2:])
 	var err error
 	switch os.Args[1] {
@@ -42,6 +49,11 @@ func main() {
 		err = measure(*kubeconfig, *plugin, *kubectl, *runs, *pods, *results)
 	case "compare":
 		err = compare(*results)
+	case "exporter":
+		err = exporterBench(exporterOpts{kubeconfig: *kubeconfig, plugin: *plugin, logDir: *logDir, pods: *pods, runs: *runs,
+			rate: *rate, churn: *duration, idle: *idle})
+	case "churn":
+		err = churnAlone(*kubeconfig, *rate, *duration)
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}
