@@ -39,9 +39,10 @@ func NewCmdExporter(g *GlobalOptions) *cobra.Command {
 		Short: "Serve cidr-usage's figures to Prometheus, kept current",
 		Long: `Run until stopped, serving the figures of cidr-usage as Prometheus gauges on /metrics (text and
 OpenMetrics), with /healthz and /readyz. Nodes and pods are watched (a lean copy of each, as
-cidr-usage reads them) and the figures are computed again when they change, at most once per
---debounce; the IPAM evidence (Calico pools and blocks, CiliumNodes, ClusterIPs, the config maps)
-is read again every --evidence-interval.
+cidr-usage reads them); after a change the figures are computed again when scraped, at most once
+per --debounce, so a cluster that changes all the time costs one computation per scrape. The IPAM
+evidence (Calico pools and blocks, CiliumNodes, ClusterIPs, the config maps) is read again every
+--evidence-interval.
 
 It only reads (get, list, watch): deploy/ holds the manifests for running it in the cluster, its
 least-privilege ClusterRole, and alert rules. When the API server is unreachable or a watch expires
@@ -64,7 +65,7 @@ minutes. The gauges are listed in the README.`,
 	f := cmd.Flags()
 	f.StringVar(&o.Listen, "listen", o.Listen, "the address to serve /metrics, /healthz and /readyz on (host:port; :PORT for every interface)")
 	f.DurationVar(&o.EvidenceInterval, "evidence-interval", o.EvidenceInterval, "how often the IPAM evidence (pools, blocks, ClusterIPs, config maps) is read again")
-	f.DurationVar(&o.Debounce, "debounce", o.Debounce, "how long changes of nodes and pods are gathered before the figures are computed again")
+	f.DurationVar(&o.Debounce, "debounce", o.Debounce, "the least time between two computations of the figures (after a change, at a scrape)")
 	f.StringVar(&o.NodeSubnet, "node-subnet", "", "the Azure CNI node subnet (CIDR), to compute its headroom")
 	return cmd
 }

@@ -42,7 +42,8 @@ var stores = []string{StoreNodes, StorePods, StoreEvidence}
 
 // Collect sends the figures (when computed) and the health.
 func (c collector) Collect(ch chan<- prometheus.Metric) {
-	if f := c.e.Figures(); f != nil {
+	f := c.e.Fresh()
+	if f != nil {
 		for _, m := range f.Metrics {
 			desc := prometheus.NewDesc(m.Name, m.Help, m.Labels, nil)
 			for _, s := range m.Samples {
@@ -53,7 +54,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descDuration, prometheus.GaugeValue, f.Duration.Seconds())
 	}
 	h := c.e.Health()
-	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, b2f(h.Up() && c.e.Figures() != nil))
+	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, b2f(h.Up() && f != nil))
 	for _, s := range stores {
 		ch <- prometheus.MustNewConstMetric(descStoreUp, prometheus.GaugeValue, b2f(h.States[s] == cluster.MirrorCurrent), s)
 		ch <- prometheus.MustNewConstMetric(descForbidden, prometheus.GaugeValue, b2f(h.States[s] == cluster.MirrorForbidden), s)

@@ -33,7 +33,8 @@ type Config struct {
 	// EvidenceInterval is how often the IPAM evidence (pools, blocks, ClusterIPs, config maps) is
 	// read again; nodes and pods are watched.
 	EvidenceInterval time.Duration
-	// Debounce is how long changes are gathered before the figures are computed again.
+	// Debounce is the least time between two computations of the figures: after a change they
+	// are computed again when scraped, at most once per Debounce.
 	Debounce time.Duration
 	// Usage are cidr-usage's knobs that change figures (the Azure CNI node subnet).
 	Usage report.CIDRUsageConfig
@@ -64,6 +65,9 @@ type Exporter struct {
 	pods    *cluster.Mirror[cluster.Pod]
 	kick    chan struct{}
 	figures atomic.Pointer[Figures]
+	// dirty: something changed since the figures were computed; computing serialises computations
+	dirty     atomic.Bool
+	computing sync.Mutex
 
 	mu       sync.Mutex
 	evidence *evidenceRead
@@ -72,7 +76,6 @@ type Exporter struct {
 	unread   int    // how many reads of the last evidence read were refused
 	restarts map[[2]string]float64
 	synced   map[string]time.Time
-	podBuf   []cluster.Pod
 }
 
 // evidenceRead is one complete read of the evidence.
@@ -100,6 +103,7 @@ func New(c cluster.Clients, cfg Config) *Exporter {
 }
 
 func (e *Exporter) poke() {
+	e.dirty.Store(true)
 	select {
 	case e.kick <- struct{}{}:
 	default:
@@ -234,53 +238,61 @@ func (e *Exporter) readEvidenceOnce(ctx context.Context) {
 	e.synced[StoreEvidence] = e.evidence.at
 }
 
-// recompute computes the figures once changes have settled for the debounce.
+// recompute computes the first figures as soon as every store is read (readiness waits for
+// them); later ones are computed when scraped (Fresh), so that a cluster that changes all the
+// time costs one computation per scrape, not one per change.
 func (e *Exporter) recompute(ctx context.Context) {
-	for {
+	for e.Figures() == nil {
 		select {
 		case <-ctx.Done():
 			return
 		case <-e.kick:
 		}
-		if e.cfg.Debounce > 0 {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(e.cfg.Debounce):
-			}
+		e.dirty.Store(false)
+		if !e.compute() {
+			e.dirty.Store(true)
 		}
-		e.compute()
 	}
 }
 
+// Fresh computes the figures again when something changed since they were computed and the last
+// computation is at least the debounce old; it returns the figures to serve.
+func (e *Exporter) Fresh() *Figures {
+	e.computing.Lock()
+	defer e.computing.Unlock()
+	f := e.Figures()
+	if !e.dirty.Load() || f != nil && time.Since(f.At) < e.cfg.Debounce {
+		return f
+	}
+	e.dirty.Store(false)
+	if !e.compute() {
+		e.dirty.Store(true) // a store is being read: the last figures stay, marked stale
+	}
+	return e.Figures()
+}
+
 // compute builds the report from the mirrors and the evidence, when each is either whole or
-// forbidden; otherwise the last figures stay (and the health gauges say they are stale).
-func (e *Exporter) compute() {
+// forbidden, and says whether it did; otherwise the last figures stay (and the health gauges say
+// they are stale). The pods are copied out of their mirror for the computation only: nothing of
+// the size of the cluster is kept beside the mirrors.
+func (e *Exporter) compute() bool {
 	start := time.Now()
 	e.mu.Lock()
 	evr := e.evidence
-	podBuf := e.podBuf
-	e.podBuf = nil
 	e.mu.Unlock()
-	defer func() {
-		e.mu.Lock()
-		e.podBuf = podBuf[:0]
-		e.mu.Unlock()
-	}()
 	if evr == nil {
-		return
+		return false
 	}
 	nodes, nodesOK := e.nodes.Snapshot(nil)
 	nodesForbidden := e.nodes.State() == cluster.MirrorForbidden
-	var podsOK bool
-	podBuf, podsOK = e.pods.Snapshot(podBuf[:0])
+	pods, podsOK := e.pods.Snapshot(nil)
 	podsForbidden := e.pods.State() == cluster.MirrorForbidden
 	if !nodesOK && !nodesForbidden || !podsOK && !podsForbidden {
-		return
+		return false
 	}
 	inv := &cluster.Inventory{Nodes: nodes, Evidence: evr.ev, ClusterIPs: evr.ips, Claims: evr.claims}
 	if podsOK {
-		inv.Pods = podBuf
+		inv.Pods = pods
 	} else {
 		inv.PodsUnknown = true
 	}
@@ -290,6 +302,7 @@ func (e *Exporter) compute() {
 	slices.SortFunc(inv.Nodes, func(a, b cluster.Node) int { return strings.Compare(a.Name, b.Name) })
 	u := report.BuildCIDRUsage(inv, netmodel.Resolve(inv), evr.ips, e.cfg.Usage)
 	e.figures.Store(&Figures{Metrics: render.UsageMetrics(u), At: time.Now(), Duration: time.Since(start)})
+	return true
 }
 
 // Figures are the last figures computed, nil before the first.
