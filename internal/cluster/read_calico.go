@@ -11,29 +11,28 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
+// readCalico reads Calico's pools, blocks and IPAMConfig from the first API that serves each:
+// crd.projectcalico.org/v1 (the CRDs) and projectcalico.org/v3 (Calico's API server, when it runs)
+// hold the same objects, and read twice every pool would be counted twice. The next API is read
+// only when the first one's read fails.
 func (g *gatherer) readCalico(ctx context.Context, ev *Evidence) {
-	for _, gvr := range []schema.GroupVersionResource{GVRCalicoPoolsV1, GVRCalicoPoolsV3} {
-		if ev.Resources[gvrKey(gvr)] {
-			g.readCalicoPools(ctx, ev, gvr)
+	first := func(read func(schema.GroupVersionResource) bool, gvrs ...schema.GroupVersionResource) {
+		for _, gvr := range gvrs {
+			if ev.Resources[gvrKey(gvr)] && read(gvr) {
+				return
+			}
 		}
 	}
-	for _, gvr := range []schema.GroupVersionResource{GVRCalicoBlocksV1, GVRCalicoBlocksV3} {
-		if ev.Resources[gvrKey(gvr)] {
-			g.readCalicoBlocks(ctx, ev, gvr)
-		}
-	}
-	for _, gvr := range []schema.GroupVersionResource{GVRCalicoIPAMConfigV1, GVRCalicoIPAMConfigV3} {
-		if ev.Resources[gvrKey(gvr)] {
-			g.readCalicoIPAMConfig(ctx, ev, gvr)
-		}
-	}
+	first(func(gvr schema.GroupVersionResource) bool { return g.readCalicoPools(ctx, ev, gvr) }, GVRCalicoPoolsV1, GVRCalicoPoolsV3)
+	first(func(gvr schema.GroupVersionResource) bool { return g.readCalicoBlocks(ctx, ev, gvr) }, GVRCalicoBlocksV1, GVRCalicoBlocksV3)
+	first(func(gvr schema.GroupVersionResource) bool { return g.readCalicoIPAMConfig(ctx, ev, gvr) }, GVRCalicoIPAMConfigV1, GVRCalicoIPAMConfigV3)
 }
 
-func (g *gatherer) readCalicoIPAMConfig(ctx context.Context, ev *Evidence, gvr schema.GroupVersionResource) {
+func (g *gatherer) readCalicoIPAMConfig(ctx context.Context, ev *Evidence, gvr schema.GroupVersionResource) bool {
 	list, err := g.dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		ev.Unknown = append(ev.Unknown, fmt.Sprintf("Calico IPAMConfig (%s): %s", gvr.Group, ev.failed(err)))
-		return
+		return false
 	}
 	for _, it := range list.Items {
 		v, _, _ := unstructured.NestedFieldNoCopy(it.Object, "spec", "maxBlocksPerHost")
@@ -41,13 +40,14 @@ func (g *gatherer) readCalicoIPAMConfig(ctx context.Context, ev *Evidence, gvr s
 			ev.MaxBlocksPerHost = n
 		}
 	}
+	return true
 }
 
-func (g *gatherer) readCalicoPools(ctx context.Context, ev *Evidence, gvr schema.GroupVersionResource) {
+func (g *gatherer) readCalicoPools(ctx context.Context, ev *Evidence, gvr schema.GroupVersionResource) bool {
 	list, err := g.dynamic.Resource(gvr).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		ev.Unknown = append(ev.Unknown, fmt.Sprintf("Calico IPPools (%s/%s): %s", gvr.Group, gvr.Version, ev.failed(err)))
-		return
+		return false
 	}
 	for _, it := range list.Items {
 		p := CalicoPool{Name: it.GetName(), APIGroup: gvr.Group}
@@ -73,13 +73,14 @@ func (g *gatherer) readCalicoPools(ctx context.Context, ev *Evidence, gvr schema
 		}
 		ev.CalicoPools = append(ev.CalicoPools, p)
 	}
+	return true
 }
 
-func (g *gatherer) readCalicoBlocks(ctx context.Context, ev *Evidence, gvr schema.GroupVersionResource) {
+func (g *gatherer) readCalicoBlocks(ctx context.Context, ev *Evidence, gvr schema.GroupVersionResource) bool {
 	list, err := g.listIPAM(ctx, gvr)
 	if err != nil {
 		ev.Unknown = append(ev.Unknown, fmt.Sprintf("Calico IPAMBlocks (%s/%s): %s", gvr.Group, gvr.Version, ev.failed(err)))
-		return
+		return false
 	}
 	seen := map[string]bool{}
 	for _, b := range ev.CalicoBlocks {
@@ -91,6 +92,7 @@ func (g *gatherer) readCalicoBlocks(ctx context.Context, ev *Evidence, gvr schem
 			ev.CalicoBlocks = append(ev.CalicoBlocks, b)
 		}
 	}
+	return true
 }
 
 func parseCalicoBlock(it *unstructured.Unstructured, group string) (CalicoBlock, bool) {

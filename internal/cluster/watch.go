@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -100,6 +99,7 @@ type Mirror[T any] struct {
 	in       interner
 	noStream bool // the server does not send watch-list streams: read in pages
 	reading  bool // a read from the start is under way: items of two generations are held
+	watchSeq uint64
 }
 
 // NewPodMirror mirrors every pod of the cluster through c.CoreREST.
@@ -215,6 +215,7 @@ func (m *Mirror[T]) Run(ctx context.Context) {
 	fails := 0
 	for ctx.Err() == nil {
 		var err error
+		began := time.Now()
 		if relist {
 			err = m.relistAndWatch(ctx)
 		} else {
@@ -223,10 +224,16 @@ func (m *Mirror[T]) Run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		lasted := time.Since(began)
+		if lasted > time.Minute {
+			fails = 0 // a watch that held a while: the next failure starts the backoff afresh
+		}
 		var wait time.Duration
+		var bad *badEvent
 		switch {
-		case apierrors.IsResourceExpired(err) || apierrors.IsGone(err):
-			// the resourceVersion is older than the server keeps: everything again, at once
+		case apierrors.IsResourceExpired(err) || apierrors.IsGone(err) || apierrors.HasStatusCause(err, metav1.CauseTypeResourceVersionTooLarge) || errors.As(err, &bad):
+			// the resourceVersion is older than the server keeps (or newer than it has, after a
+			// restore), or an event cannot be read: resuming would fail again; everything again, now
 			m.restarted(RestartExpired)
 			relist, fails = true, 0
 			if m.isSynced() {
@@ -239,7 +246,10 @@ func (m *Mirror[T]) Run(ctx context.Context) {
 			wait = backoff(fails, 30*time.Second, 5*time.Minute)
 		case errors.Is(err, errWatchClosed):
 			m.restarted(RestartClosed)
-			relist, fails = false, 0
+			relist = m.relistDue()
+			if lasted < time.Second {
+				wait = time.Second // a server (or proxy) that ends every watch at once is not asked again at once
+			}
 		default:
 			m.restarted(RestartError)
 			fails++
@@ -247,8 +257,7 @@ func (m *Mirror[T]) Run(ctx context.Context) {
 			if m.isSynced() {
 				m.setState(MirrorStale, err)
 			}
-			// resume from where the copy stands when there is one; read again otherwise
-			relist = !m.isSynced() || m.rvNow() == ""
+			relist = m.relistDue()
 			klog.V(2).Infof("%s: %v; again in %s", m.kind.resource, err, wait.Round(time.Millisecond))
 		}
 		if wait > 0 {
@@ -260,6 +269,22 @@ func (m *Mirror[T]) Run(ctx context.Context) {
 		}
 	}
 }
+
+// relistDue says whether the next watch must read everything again: nothing was read yet, no
+// resourceVersion is known, or a read from the start was cut off (resuming its old resourceVersion
+// would leave its half-read generation in place for good).
+func (m *Mirror[T]) relistDue() bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return !m.synced || m.state == MirrorForbidden || m.rv == "" || m.reading
+}
+
+// badEvent is a watch event that cannot be decoded: resuming would send it again.
+type badEvent struct{ err error }
+
+func (e *badEvent) Error() string { return e.err.Error() }
+
+func (e *badEvent) Unwrap() error { return e.err }
 
 // backoff is min(base*2^(n-1), most), jittered by up to a fifth.
 func backoff(n int, base, most time.Duration) time.Duration {
@@ -323,6 +348,9 @@ type streamRefused struct{ err error }
 
 func (e *streamRefused) Error() string { return e.err.Error() }
 
+// pageTimeout bounds one page of a LIST.
+const pageTimeout = time.Minute
+
 // page reads every object in pages into the current generation and ends the read.
 func (m *Mirror[T]) page(ctx context.Context) error {
 	cont, rv := "", ""
@@ -332,7 +360,9 @@ func (m *Mirror[T]) page(ctx context.Context) error {
 		if cont != "" {
 			req = req.Param("continue", cont)
 		}
-		buf, err := readRaw(ctx, req)
+		pctx, cancel := context.WithTimeout(ctx, pageTimeout)
+		buf, err := readRaw(pctx, req)
+		cancel()
 		if err != nil {
 			return err
 		}
@@ -377,9 +407,11 @@ func (m *Mirror[T]) endRead(rv string) {
 // watch follows the kind from the last resourceVersion, or, with initial, as a watch-list stream
 // whose initial events are a read from the start. It returns when the watch ends (never nil).
 func (m *Mirror[T]) watch(ctx context.Context, initial bool) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	timeout := m.watchTimeout + time.Duration(rand.Int64N(int64(m.watchTimeout)))
+	// the server ends the watch after timeoutSeconds; past that and a margin, the connection is
+	// taken for dead (a proxy that holds it open and sends nothing)
+	ctx, cancel := context.WithTimeout(ctx, timeout+watchMargin)
+	defer cancel()
 	req := m.rest.Get().Resource(m.kind.resource).
 		Param("watch", "1").
 		Param("allowWatchBookmarks", "true").
@@ -396,19 +428,26 @@ func (m *Mirror[T]) watch(ctx context.Context, initial bool) error {
 		if initial && refusesStream(err) {
 			return &streamRefused{err}
 		}
+		if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("the watch of %s did not answer within %s", m.kind.resource, timeout+watchMargin)
+		}
 		return err
 	}
 	defer body.Close()
-	if !initial && m.isSynced() {
+	m.mu.Lock()
+	m.watchSeq++
+	seq := m.watchSeq
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		m.watchSeq++ // a settle timer of this watch finds it over
+		m.mu.Unlock()
+	}()
+	if !initial {
 		// current once the resumed watch holds for a moment: a server that restarted answers a
 		// resourceVersion older than its cache with 200 and then an expired (410) error event
-		var broken atomic.Bool
-		t := time.AfterFunc(resumeSettles, func() {
-			if !broken.Load() {
-				m.setState(MirrorCurrent, nil)
-			}
-		})
-		defer func() { broken.Store(true); t.Stop() }()
+		t := time.AfterFunc(resumeSettles, func() { m.settle(seq) })
+		defer t.Stop()
 	}
 	events, err := newEventReader(body)
 	if err != nil {
@@ -419,7 +458,7 @@ func (m *Mirror[T]) watch(ctx context.Context, initial bool) error {
 		typ, obj, err := events.next()
 		if errors.Is(err, io.EOF) {
 			if !ended {
-				return &streamRefused{errStreamIncomplete}
+				return fmt.Errorf("reading %s: %w", m.kind.resource, errStreamIncomplete)
 			}
 			return errWatchClosed
 		}
@@ -433,12 +472,12 @@ func (m *Mirror[T]) watch(ctx context.Context, initial bool) error {
 				return &streamRefused{fmt.Errorf("a %s event before the end of the initial events", typ)}
 			}
 			if err := m.apply(typ, obj, events.json, !ended); err != nil {
-				return err
+				return &badEvent{err}
 			}
 		case "BOOKMARK":
 			rv, end, err := events.bookmark(obj)
 			if err != nil {
-				return fmt.Errorf("reading a bookmark of %s: %w", m.kind.resource, err)
+				return &badEvent{fmt.Errorf("reading a bookmark of %s: %w", m.kind.resource, err)}
 			}
 			if !ended && end {
 				ended = true
@@ -453,6 +492,20 @@ func (m *Mirror[T]) watch(ctx context.Context, initial bool) error {
 		case "ERROR":
 			return events.status(obj)
 		}
+	}
+}
+
+// watchMargin is how long past its timeoutSeconds a watch may stay open before it is dropped.
+const watchMargin = 30 * time.Second
+
+// settle makes a resumed watch's copy current, if that watch (seq) still runs and no read from
+// the start is under way.
+func (m *Mirror[T]) settle(seq uint64) {
+	m.mu.Lock()
+	ok := m.watchSeq == seq && m.synced && !m.reading && m.state != MirrorForbidden
+	m.mu.Unlock()
+	if ok {
+		m.setState(MirrorCurrent, nil)
 	}
 }
 

@@ -24,7 +24,7 @@ import (
 type jsonAPI struct {
 	mu       sync.Mutex
 	requests []string
-	stream   func(w *eventWriter) int // status when not 200
+	stream   func(w *eventWriter) int // 200: hold the stream open; 0: end it; else fail with that status
 	list     func(n int) (int, []string, string)
 	watch    func(n int, rv string, w *eventWriter) int
 	lists    int
@@ -80,7 +80,11 @@ func (a *jsonAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case kind == "stream":
-		if code := a.stream(&eventWriter{w}); code != 200 {
+		switch code := a.stream(&eventWriter{w}); code {
+		case 0: // the server ends the response
+			return
+		case 200:
+		default:
 			fail(code)
 			return
 		}
@@ -281,4 +285,41 @@ func TestMirrorResumesAfterClose(t *testing.T) {
 		t.Errorf("restarts %v, want one closed", l.restarts)
 	}
 
+}
+
+// TestMirrorCutRelistReadsAgain: a read from the start (after a 410) that is cut off is begun
+// again, never resumed from the expired resourceVersion: that would leave the half-read copy, not
+// whole, for good.
+func TestMirrorCutRelistReadsAgain(t *testing.T) {
+	streams := 0
+	var mu sync.Mutex
+	a := &jsonAPI{stream: func(w *eventWriter) int {
+		mu.Lock()
+		streams++
+		n := streams
+		mu.Unlock()
+		switch n {
+		case 1:
+			w.send("ADDED", jsonPod("a", "1"))
+			w.send("ADDED", jsonPod("b", "2"))
+			w.send("BOOKMARK", jsonBookmark("5", true))
+			w.send("ERROR", status(http.StatusGone, metav1.StatusReasonExpired))
+			return 0
+		case 2:
+			w.send("ADDED", jsonPod("b", "8"))
+			return 0 // cut off before the end of its initial events
+		}
+		w.send("ADDED", jsonPod("b", "8"))
+		w.send("ADDED", jsonPod("c", "9"))
+		w.send("BOOKMARK", jsonBookmark("9", true))
+		return 200
+	}, watch: func(int, string, *eventWriter) int { return 200 }}
+	m, _ := runMirror(t, a)
+	waitFor(t, "b and c", func() bool { got, ok := names(m); return ok && slices.Equal(got, []string{"b", "c"}) })
+	if got := a.seen(); !slices.Equal(got, []string{"stream", "stream", "stream"}) {
+		t.Errorf("requests %v, want three streams (no resume from the expired 5)", got)
+	}
+	if m.State() != MirrorCurrent {
+		t.Errorf("state %s", m.State())
+	}
 }

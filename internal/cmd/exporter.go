@@ -83,6 +83,9 @@ func (o *ExporterOptions) Validate() error {
 	if o.Debounce < 0 || o.Debounce > 10*time.Minute {
 		return fmt.Errorf("--debounce %s: give a duration from 0 to 10m (2s by default)", o.Debounce)
 	}
+	if t := o.ConfigFlags.Timeout; t != nil && *t != "" && *t != "0" {
+		return fmt.Errorf("--request-timeout %s would cut the exporter's watches, which stay open for minutes: leave it unset (each page and watch has a deadline of its own)", *t)
+	}
 	if o.NodeSubnet != "" {
 		p, err := netip.ParsePrefix(o.NodeSubnet)
 		if err != nil {

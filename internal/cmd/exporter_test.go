@@ -25,6 +25,7 @@ func TestExporterBadInput(t *testing.T) {
 		{[]string{"--node-subnet", "10.224.0.0"}, `--node-subnet "10.224.0.0" is not a CIDR: give one like 10.224.0.0/16`},
 		{[]string{"--listen", busy.Addr().String()}, "cannot serve on --listen " + busy.Addr().String() + ": "},
 		{[]string{"extra"}, `unknown command "extra"`},
+		{[]string{"--request-timeout", "30s"}, "--request-timeout 30s would cut the exporter's watches"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -74,8 +74,10 @@ type Exporter struct {
 	evState  StoreState
 	unknown  string // the evidence last said unreadable, for logging changes only
 	unread   int    // how many reads of the last evidence read were refused
-	restarts map[[2]string]float64
-	synced   map[string]time.Time
+	// failedReads counts the evidence reads in a row that failed in part for a passing reason
+	failedReads int
+	restarts    map[[2]string]float64
+	synced      map[string]time.Time
 }
 
 // evidenceRead is one complete read of the evidence.
@@ -144,7 +146,7 @@ func (e *Exporter) Run(ctx context.Context, l net.Listener) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collector{e}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true, ErrorLog: errorLog{}}))
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true, ErrorLog: errorLog{}, ErrorHandling: promhttp.ContinueOnError}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", e.readyz)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -215,15 +217,27 @@ func (e *Exporter) readEvidenceOnce(ctx context.Context) {
 	defer e.poke()
 	defer e.mu.Unlock()
 	if failed > 0 {
+		e.failedReads++
 		if e.evState != cluster.MirrorStale && e.evidence != nil {
 			klog.Warningf("evidence: %d read(s) failed (%s): serving the last figures, marked stale, until a read succeeds", failed, unknown)
 			e.evState = cluster.MirrorStale
 		}
-		if e.evidence == nil {
-			klog.Warningf("evidence: %d read(s) failed (%s): trying again in %s", failed, unknown, e.cfg.EvidenceInterval)
+		if e.failedReads < acceptPartialAfter {
+			if e.evidence == nil {
+				klog.Warningf("evidence: %d read(s) failed (%s): trying again in %s", failed, unknown, e.cfg.EvidenceInterval)
+			}
+			return
 		}
+		// a part that keeps failing (an aggregated API down, a slow list) must not hold back the
+		// rest for good: take what was read, its failed parts left out, and stay stale
+		if e.failedReads == acceptPartialAfter {
+			klog.Warningf("evidence: %d reads in a row failed in part (%s): serving what they read, without the failed parts, still marked stale", acceptPartialAfter, unknown)
+		}
+		e.evidence = &evidenceRead{ev: ev, ips: ips, claims: claims, at: time.Now()}
+		e.unread = len(ev.Unknown) + len(ips.Unknown)
 		return
 	}
+	e.failedReads = 0
 	if unknown != e.unknown {
 		if unknown != "" {
 			klog.Warningf("evidence: could not read %s: the gauges that need it are left out", unknown)
@@ -238,6 +252,10 @@ func (e *Exporter) readEvidenceOnce(ctx context.Context) {
 	e.synced[StoreEvidence] = e.evidence.at
 }
 
+// acceptPartialAfter is how many evidence reads in a row may fail in part before what they did
+// read is served (still marked stale).
+const acceptPartialAfter = 3
+
 // recompute computes the first figures as soon as every store is read (readiness waits for
 // them); later ones are computed when scraped (Fresh), so that a cluster that changes all the
 // time costs one computation per scrape, not one per change.
@@ -248,10 +266,12 @@ func (e *Exporter) recompute(ctx context.Context) {
 			return
 		case <-e.kick:
 		}
+		e.computing.Lock()
 		e.dirty.Store(false)
 		if !e.compute() {
 			e.dirty.Store(true)
 		}
+		e.computing.Unlock()
 	}
 }
 
@@ -301,6 +321,8 @@ func (e *Exporter) compute() bool {
 	}
 	slices.SortFunc(inv.Nodes, func(a, b cluster.Node) int { return strings.Compare(a.Name, b.Name) })
 	u := report.BuildCIDRUsage(inv, netmodel.Resolve(inv), evr.ips, e.cfg.Usage)
+	// nodes derived from pods (or none) are not the nodes: whatever is counted from them is left out
+	u.NodesUnknown = u.NodesUnknown || !nodesOK
 	e.figures.Store(&Figures{Metrics: render.UsageMetrics(u), At: time.Now(), Duration: time.Since(start)})
 	return true
 }

@@ -27,7 +27,10 @@ const (
 
 // Limit is a platform limit, what uses it, and where the figure comes from.
 type Limit struct {
-	Name   string
+	Name string
+	// Key names the limit where Name also counts what changes (the nodes of an instance type):
+	// a gauge's label must not change with every node added.
+	Key    string
 	Kind   LimitKind
 	Limit  uint64
 	Used   uint64
@@ -78,7 +81,7 @@ func perInstanceType(nodes []*NodeNetwork, source func(itype string, nodes []*No
 	sort.Strings(types)
 	var out []Limit
 	for _, t := range types {
-		l := Limit{Name: fmt.Sprintf("ENI addresses (%d x %s)", len(by[t]), t), Kind: LimitPodAddresses, Source: source(t, by[t])}
+		l := Limit{Name: fmt.Sprintf("ENI addresses (%d x %s)", len(by[t]), t), Key: "ENI addresses " + t, Kind: LimitPodAddresses, Source: source(t, by[t])}
 		for _, nn := range by[t] {
 			if nn.Capacity != nil {
 				l.Limit += nn.Capacity.PodIPs

@@ -81,9 +81,18 @@ func ClusterPodCIDRs(ev *cluster.Evidence, v *View) []SourcedCIDR {
 // inferred from the kubernetes Service's ClusterIP.
 func ServiceCIDRs(ev *cluster.Evidence) []SourcedCIDR {
 	var out []SourcedCIDR
+	seen := map[string]bool{}
 	for _, s := range ev.ServiceCIDRs {
 		for _, c := range s.CIDRs {
-			out = append(out, SourcedCIDR{CIDR: c, Source: "ServiceCIDR " + s.Name})
+			// ServiceCIDRs may repeat a range (one added beside the default to migrate): it is one range
+			key := c
+			if p, err := netip.ParsePrefix(c); err == nil {
+				key = p.Masked().String()
+			}
+			if !seen[key] {
+				seen[key] = true
+				out = append(out, SourcedCIDR{CIDR: c, Source: "ServiceCIDR " + s.Name})
+			}
 		}
 	}
 	if len(out) == 0 && ev.Kubeadm != nil && ev.Kubeadm.ServiceSubnet != "" {

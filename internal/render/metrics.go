@@ -1,6 +1,7 @@
 package render
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -33,7 +34,16 @@ type Sample struct {
 func UsageMetrics(u *report.CIDRUsage) []Metric {
 	var out []Metric
 	add := func(m Metric) {
-		if len(m.Samples) > 0 {
+		// a label set once per family: a scrape with a repeated one fails as a whole
+		seen := make(map[string]bool, len(m.Samples))
+		kept := m.Samples[:0]
+		for _, s := range m.Samples {
+			if k := strings.Join(s.Values, "\x00"); !seen[k] {
+				seen[k] = true
+				kept = append(kept, s)
+			}
+		}
+		if m.Samples = kept; len(m.Samples) > 0 {
 			out = append(out, m)
 		}
 	}
@@ -55,7 +65,9 @@ func UsageMetrics(u *report.CIDRUsage) []Metric {
 	}
 	node("podnet_node_pod_ips_usable", "Pod addresses the node's IPAM can hand out from its range; absent when it has no per-node limit.",
 		func(n report.NodeUsage) bool { return n.Usable > 0 }, func(n report.NodeUsage) float64 { return float64(n.Usable) })
-	node("podnet_node_pod_ips_capacity", "Pods the node can hold: the smaller of its usable addresses and its max pods less its host-network pods.", nil, func(n report.NodeUsage) float64 { return float64(n.Capacity) })
+	if pods { // the capacity leaves out the host-network pods' slots
+		node("podnet_node_pod_ips_capacity", "Pods the node can hold: the smaller of its usable addresses and its max pods less its host-network pods.", nil, func(n report.NodeUsage) float64 { return float64(n.Capacity) })
+	}
 	if pods && len(u.LeakedFrom) > 0 {
 		node("podnet_node_pod_ips_leaked", "Addresses of the node's range its IPAM store claims for pods that no longer hold them (not in the capacity).", nil, func(n report.NodeUsage) float64 { return float64(n.Leaked) })
 	}
@@ -69,7 +81,7 @@ func UsageMetrics(u *report.CIDRUsage) []Metric {
 		if !nodes {
 			break
 		}
-		if n.Binding != "" {
+		if n.Binding != "" && pods {
 			binding.Samples = append(binding.Samples, Sample{[]string{n.Name, string(n.Binding)}, 1})
 		}
 		if n.Binding == netmodel.BindNoPodCIDR {
@@ -122,10 +134,13 @@ func UsageMetrics(u *report.CIDRUsage) []Metric {
 	limits := func(name, help string, used bool, v func(report.LimitUsage) float64) {
 		m := Metric{Name: name, Help: help, Labels: []string{"limit"}}
 		for _, l := range u.Limits {
-			if l.Limit == 0 || used && !pods && countsPods(l.Kind) {
+			switch {
+			case l.Limit == 0, used && !pods && countsPods(l.Kind):
 				continue
+			case !nodes && l.Kind != netmodel.LimitPods:
+				continue // every other limit, or its use, is counted from the nodes
 			}
-			m.Samples = append(m.Samples, Sample{[]string{l.Name}, v(l)})
+			m.Samples = append(m.Samples, Sample{[]string{cmp.Or(l.Key, l.Name)}, v(l)})
 		}
 		add(m)
 	}

@@ -57,8 +57,11 @@ func TestUsageMetricsAbsentNotZero(t *testing.T) {
 			t.Errorf("pods unknown: %s served", n)
 		}
 	}
-	if got["podnet_platform_limit_used"] != 1 || got["podnet_platform_limit"] != 2 || got["podnet_node_pod_ips_capacity"] != 2 {
-		t.Errorf("pods unknown: want the node limit's use only and every capacity, got %v", got)
+	if got["podnet_platform_limit_used"] != 1 || got["podnet_platform_limit"] != 2 || got["podnet_node_max_pods"] != 2 {
+		t.Errorf("pods unknown: want the node limit's use only and every max pods, got %v", got)
+	}
+	if got["podnet_node_pod_ips_capacity"] != 0 || got["podnet_node_capacity_binding"] != 0 {
+		t.Errorf("pods unknown: the capacity (less the host-network pods, unknown) served: %v", got)
 	}
 	u = usageForMetrics()
 	u.NodesUnknown = true
@@ -71,10 +74,36 @@ func TestUsageMetricsAbsentNotZero(t *testing.T) {
 	if got["podnet_ippool_addresses"] != 1 || got["podnet_service_cidr_addresses"] != 1 {
 		t.Errorf("nodes unknown: pools and service CIDRs still known, got %v", got)
 	}
+	if got["podnet_platform_limit"] != 1 || got["podnet_platform_limit_used"] != 1 {
+		t.Errorf("nodes unknown: only the pods per cluster limit is known, got %v", got)
+	}
 	u = usageForMetrics()
 	u.Services[0].CountedFrom, u.Services[0].Allocated, u.Services[0].Utilisation = "-", 0, 0
 	got = names(u)
 	if got["podnet_service_cidr_addresses"] != 1 || got["podnet_service_cidr_addresses_allocated"] != 0 || got["podnet_service_cidr_utilisation_ratio"] != 0 {
 		t.Errorf("ClusterIPs unknown: want the CIDR's size only, got %v", got)
+	}
+}
+
+// TestUsageMetricsOneSamplePerLabelSet: a label set repeated in a family (a pool read from two
+// APIs, two equal ServiceCIDRs) is served once: client_golang fails a whole scrape on a repeat. A
+// limit whose name counts nodes is labelled by its key, which does not change with them.
+func TestUsageMetricsOneSamplePerLabelSet(t *testing.T) {
+	u := usageForMetrics()
+	u.Pools = append(u.Pools, u.Pools[0])
+	u.Services = append(u.Services, u.Services[0])
+	u.Limits = append(u.Limits, report.LimitUsage{Name: "ENI addresses (3 x m5.large)", Key: "ENI addresses m5.large", Kind: netmodel.LimitPodAddresses, Limit: 87, Used: 12})
+	for _, m := range UsageMetrics(u) {
+		seen := map[string]bool{}
+		for _, s := range m.Samples {
+			k := strings.Join(s.Values, ",")
+			if seen[k] {
+				t.Errorf("%s{%s} twice", m.Name, k)
+			}
+			seen[k] = true
+			if m.Name == "podnet_platform_limit" && strings.HasPrefix(k, "ENI") && k != "ENI addresses m5.large" {
+				t.Errorf("ENI limit labelled %q, want its key", k)
+			}
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"net/netip"
@@ -111,7 +112,9 @@ type ServiceUsage struct {
 
 // LimitUsage is a platform limit, how much of it is used, and where the limit comes from.
 type LimitUsage struct {
-	Name        string             `json:"name"`
+	Name string `json:"name"`
+	// Key is Name without what changes with the nodes (see netmodel.Limit), for the gauges' label.
+	Key         string             `json:"-"`
 	Kind        netmodel.LimitKind `json:"kind"`
 	Limit       uint64             `json:"limit"`
 	Used        uint64             `json:"used"`
@@ -167,7 +170,7 @@ func BuildCIDRUsage(inv *cluster.Inventory, v *netmodel.View, ips *cluster.Clust
 		}
 	}
 	for _, l := range netmodel.PlatformLimits(v, pods, netmodel.LimitOptions{NodeSubnet: cfg.NodeSubnet}) {
-		lu := LimitUsage{Name: l.Name, Kind: l.Kind, Limit: l.Limit, Used: l.Used, Source: l.Source}
+		lu := LimitUsage{Name: l.Name, Key: cmp.Or(l.Key, l.Name), Kind: l.Kind, Limit: l.Limit, Used: l.Used, Source: l.Source}
 		if l.Limit > 0 {
 			lu.Utilisation = ipam.Ratio(l.Used, l.Limit)
 		}
