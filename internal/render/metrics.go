@@ -38,7 +38,13 @@ func UsageMetrics(u *report.CIDRUsage) []Metric {
 		seen := make(map[string]bool, len(m.Samples))
 		kept := m.Samples[:0]
 		for _, s := range m.Samples {
-			if k := strings.Join(s.Values, "\x00"); !seen[k] {
+			k := ""
+			if len(s.Values) == 1 {
+				k = s.Values[0]
+			} else {
+				k = strings.Join(s.Values, "\x00")
+			}
+			if !seen[k] {
 				seen[k] = true
 				kept = append(kept, s)
 			}
