@@ -231,9 +231,20 @@ func (m *Mirror[T]) Run(ctx context.Context) {
 		var wait time.Duration
 		var bad *badEvent
 		switch {
-		case apierrors.IsResourceExpired(err) || apierrors.IsGone(err) || apierrors.HasStatusCause(err, metav1.CauseTypeResourceVersionTooLarge) || errors.As(err, &bad):
+		case errors.As(err, &bad):
+			// an event that cannot be read would come again on resuming: everything again, after
+			// a growing wait (the same object may be read again in the next read)
+			klog.Warningf("%s: %v: reading them all again", m.kind.resource, err)
+			m.restarted(RestartError)
+			relist = true
+			fails++
+			wait = backoff(fails, time.Second, 5*time.Minute)
+			if m.isSynced() {
+				m.setState(MirrorStale, err)
+			}
+		case apierrors.IsResourceExpired(err) || apierrors.IsGone(err) || apierrors.HasStatusCause(err, metav1.CauseTypeResourceVersionTooLarge):
 			// the resourceVersion is older than the server keeps (or newer than it has, after a
-			// restore), or an event cannot be read: resuming would fail again; everything again, now
+			// restore): resuming would fail again; everything again, now
 			m.restarted(RestartExpired)
 			relist, fails = true, 0
 			if m.isSynced() {

@@ -323,3 +323,36 @@ func TestMirrorCutRelistReadsAgain(t *testing.T) {
 		t.Errorf("state %s", m.State())
 	}
 }
+
+// TestMirrorBadEventReadsAgainAfterAWait: an event that cannot be decoded is not resumed past
+// (it would come again) but read again from the start, after a wait: a bad object must not make
+// the mirror hammer the API server with reads of every pod.
+func TestMirrorBadEventReadsAgainAfterAWait(t *testing.T) {
+	var mu sync.Mutex
+	var times []time.Time
+	a := &jsonAPI{stream: func(w *eventWriter) int {
+		mu.Lock()
+		times = append(times, time.Now())
+		n := len(times)
+		mu.Unlock()
+		w.send("ADDED", jsonPod("a", "1"))
+		if n == 1 {
+			w.send("ADDED", json.RawMessage(`{"metadata":"not an object"}`))
+			return 200
+		}
+		w.send("BOOKMARK", jsonBookmark("5", true))
+		return 200
+	}, watch: func(int, string, *eventWriter) int { return 200 }}
+	m, l := runMirror(t, a)
+	waitFor(t, "a, read again", func() bool { got, ok := names(m); return ok && slices.Equal(got, []string{"a"}) })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(times) != 2 || times[1].Sub(times[0]) < 700*time.Millisecond {
+		t.Errorf("reads at %v: want a second read after about a second", times)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !slices.Equal(l.restarts, []string{RestartError}) {
+		t.Errorf("restarts %v", l.restarts)
+	}
+}
