@@ -15,6 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/lib/build.sh
+source hack/lib/bench.sh
 pods=${BENCH_PODS:-150000}
 pods=${pods##* }
 nodes=${BENCH_NODES:-5000}
@@ -28,14 +29,6 @@ mkdir -p "$logs"
 export PODNET_CLUSTER_STATE=$state
 trap 'hack/cluster down --all >/dev/null 2>&1 || true; rm -rf "$state"' EXIT
 echo "== exporter: $nodes nodes, $pods pods"
-kc=$(hack/cluster up --name bench-exporter --bare --service-cidr 10.0.0.0/16 2>/dev/null | tail -n 1)
-etcd_port=$(sed -n 's/^ETCD_PORT=//p' "$state/bench-exporter/cluster.env")
-bin/podnet-bench load --kubeconfig "$kc" --etcd "http://127.0.0.1:$etcd_port" --nodes "$nodes" --pods "$pods"
-# wait until the API server's cache holds every pod
-for _ in $(seq 1 600); do
-  seen=$("$bin/kubectl" --kubeconfig "$kc" get --raw '/api/v1/pods?limit=1' | sed -n 's/.*"remainingItemCount":\([0-9]*\).*/\1/p')
-  [ "${seen:-0}" -ge $((pods - 1)) ] && break
-  sleep 1
-done
+kc=$(bench_cluster bench-exporter "$nodes" "$pods")
 bin/podnet-bench exporter --kubeconfig "$kc" --plugin bin/kubectl-podnet --pods "$pods" --runs "$runs" \
   --rate "${BENCH_RATE:-10}" --duration "${BENCH_CHURN:-60s}" --idle "${BENCH_IDLE:-20s}" --log-dir "$logs"

@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source hack/lib/build.sh
+source hack/lib/bench.sh
 sizes=${BENCH_PODS:-"15000 150000"}
 nodes=${BENCH_NODES:-5000}
 runs=${BENCH_RUNS:-3}
@@ -18,15 +19,7 @@ export PODNET_CLUSTER_STATE=$state
 trap 'hack/cluster down --all >/dev/null 2>&1 || true; rm -rf "$state"' EXIT
 for pods in $sizes; do
   echo "== $nodes nodes, $pods pods"
-  kc=$(hack/cluster up --name bench --bare --service-cidr 10.0.0.0/16 2>/dev/null | tail -n 1)
-  etcd_port=$(sed -n 's/^ETCD_PORT=//p' "$state/bench/cluster.env")
-  bin/podnet-bench load --kubeconfig "$kc" --etcd "http://127.0.0.1:$etcd_port" --nodes "$nodes" --pods "$pods"
-  # wait until the API server's cache holds every pod
-  for _ in $(seq 1 600); do
-    seen=$("$bin/kubectl" --kubeconfig "$kc" get --raw '/api/v1/pods?limit=1' | sed -n 's/.*"remainingItemCount":\([0-9]*\).*/\1/p')
-    [ "${seen:-0}" -ge $((pods - 1)) ] && break
-    sleep 1
-  done
+  kc=$(bench_cluster bench "$nodes" "$pods")
   bin/podnet-bench measure --kubeconfig "$kc" --plugin bin/kubectl-podnet --kubectl "$bin/kubectl" --runs "$runs" --pods "$pods" --results "$results"
   hack/cluster down --name bench >/dev/null 2>&1
 done
