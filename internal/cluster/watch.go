@@ -61,8 +61,8 @@ type MirrorHooks struct {
 	Restart func(reason string)
 }
 
-// objKey names an object: namespace ("" for nodes) and name.
-type objKey struct{ ns, name string }
+// objKey names an object: a PodKey, without namespace for nodes.
+type objKey = PodKey
 
 type mirrorItem[T any] struct {
 	v   T
@@ -106,7 +106,7 @@ type Mirror[T any] struct {
 func NewPodMirror(c Clients, hooks MirrorHooks) *Mirror[Pod] {
 	return newMirror(c.CoreREST, hooks, mirrorKind[Pod]{
 		resource: "pods",
-		key:      func(p *Pod) objKey { return objKey{p.Namespace, p.Name} },
+		key:      (*Pod).Key,
 		proto:    decodePod,
 		json: func(b []byte, in interner) (Pod, error) {
 			var p corev1.Pod
@@ -123,7 +123,7 @@ func NewPodMirror(c Clients, hooks MirrorHooks) *Mirror[Pod] {
 func NewNodeMirror(c Clients, hooks MirrorHooks) *Mirror[Node] {
 	return newMirror(c.CoreREST, hooks, mirrorKind[Node]{
 		resource: "nodes",
-		key:      func(n *Node) objKey { return objKey{"", n.Name} },
+		key:      func(n *Node) objKey { return objKey{Name: n.Name} },
 		proto: func(b []byte, _ interner) (Node, error) {
 			n, err := decodeNodeLean(b)
 			if err != nil {

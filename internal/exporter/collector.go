@@ -38,8 +38,6 @@ var (
 		"How long the last computation of the figures took.", nil, nil)
 )
 
-var stores = []string{StoreNodes, StorePods, StoreEvidence}
-
 // Collect sends the figures (when computed) and the health.
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	f := c.e.Fresh()

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -46,6 +47,9 @@ const (
 	StorePods     = "pods"
 	StoreEvidence = "evidence"
 )
+
+// stores are the stores, in the order the health gauges and /readyz list them.
+var stores = []string{StoreNodes, StorePods, StoreEvidence}
 
 // StoreState is where one store stands: a mirror's state, or the evidence's.
 type StoreState = cluster.MirrorState
@@ -341,31 +345,30 @@ type Health struct {
 	Unreadable int
 }
 
-// Up says whether the figures are current: every store is current, or forbidden (whose gauges
-// are left out, not stale).
-func (h Health) Up() bool {
-	for _, s := range h.States {
-		if s != cluster.MirrorCurrent && s != cluster.MirrorForbidden {
-			return false
+// Waiting are the stores neither current nor forbidden, as "store state", in stores' order.
+func (h Health) Waiting() []string {
+	var out []string
+	for _, s := range stores {
+		if st := h.States[s]; st != cluster.MirrorCurrent && st != cluster.MirrorForbidden {
+			out = append(out, fmt.Sprintf("%s %s", s, st))
 		}
 	}
-	return true
+	return out
 }
+
+// Up says whether the figures are current: every store is current, or forbidden (whose gauges
+// are left out, not stale).
+func (h Health) Up() bool { return len(h.Waiting()) == 0 }
 
 // Health says where every store stands now.
 func (e *Exporter) Health() Health {
 	h := Health{States: map[string]StoreState{StoreNodes: e.nodes.State(), StorePods: e.pods.State()},
-		Objects: map[string]int{StoreNodes: e.nodes.Len(), StorePods: e.pods.Len()}, Synced: map[string]time.Time{}, Restarts: map[[2]string]float64{}}
+		Objects: map[string]int{StoreNodes: e.nodes.Len(), StorePods: e.pods.Len()}}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	h.States[StoreEvidence] = e.evState
 	h.Unreadable = e.unread
-	for k, v := range e.synced {
-		h.Synced[k] = v
-	}
-	for k, v := range e.restarts {
-		h.Restarts[k] = v
-	}
+	h.Synced, h.Restarts = maps.Clone(e.synced), maps.Clone(e.restarts)
 	return h
 }
 
@@ -375,13 +378,7 @@ func (e *Exporter) readyz(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 		return
 	}
-	h := e.Health()
-	var waiting []string
-	for _, s := range []string{StoreNodes, StorePods, StoreEvidence} {
-		if st := h.States[s]; st != cluster.MirrorCurrent && st != cluster.MirrorForbidden {
-			waiting = append(waiting, fmt.Sprintf("%s %s", s, st))
-		}
-	}
+	waiting := e.Health().Waiting()
 	w.WriteHeader(http.StatusServiceUnavailable)
 	if len(waiting) == 0 {
 		waiting = append(waiting, "computing the first figures")

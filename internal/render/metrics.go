@@ -38,13 +38,7 @@ func UsageMetrics(u *report.CIDRUsage) []Metric {
 		seen := make(map[string]bool, len(m.Samples))
 		kept := m.Samples[:0]
 		for _, s := range m.Samples {
-			k := ""
-			if len(s.Values) == 1 {
-				k = s.Values[0]
-			} else {
-				k = strings.Join(s.Values, "\x00")
-			}
-			if !seen[k] {
+			if k := strings.Join(s.Values, "\x00"); !seen[k] { // one value: Join returns it, no copy
 				seen[k] = true
 				kept = append(kept, s)
 			}
@@ -54,12 +48,14 @@ func UsageMetrics(u *report.CIDRUsage) []Metric {
 		}
 	}
 	pods, nodes := !u.PodsUnknown, !u.NodesUnknown
+	// with nodes unknown, nothing counted from them: no node and no cluster CIDR rows
+	nodeRows, rangeRows := u.Nodes, u.Ranges
+	if !nodes {
+		nodeRows, rangeRows = nil, nil
+	}
 	node := func(name, help string, ok func(report.NodeUsage) bool, v func(report.NodeUsage) float64) {
 		m := Metric{Name: name, Help: help, Labels: []string{"node"}}
-		for _, n := range u.Nodes {
-			if !nodes {
-				break
-			}
+		for _, n := range nodeRows {
 			if ok == nil || ok(n) {
 				m.Samples = append(m.Samples, Sample{[]string{n.Name}, v(n)})
 			}
@@ -83,10 +79,7 @@ func UsageMetrics(u *report.CIDRUsage) []Metric {
 	}
 	binding := Metric{Name: "podnet_node_capacity_binding", Help: "The limit that binds the node's capacity first (1 for it): addresses, max-pods, or no pod CIDR.", Labels: []string{"node", "binding"}}
 	starved := Metric{Name: "podnet_node_without_pod_cidr", Help: "1 for a node that needs a pod CIDR and has none: its pods cannot get an address.", Labels: []string{"node"}}
-	for _, n := range u.Nodes {
-		if !nodes {
-			break
-		}
+	for _, n := range nodeRows {
 		if n.Binding != "" && pods {
 			binding.Samples = append(binding.Samples, Sample{[]string{n.Name, string(n.Binding)}, 1})
 		}
@@ -98,8 +91,8 @@ func UsageMetrics(u *report.CIDRUsage) []Metric {
 	add(starved)
 	ranges := func(name, help string, ok func(report.RangeUsage) bool, v func(report.RangeUsage) float64) {
 		m := Metric{Name: name, Help: help, Labels: []string{"cidr", "mask"}}
-		for _, r := range u.Ranges {
-			if nodes && (ok == nil || ok(r)) {
+		for _, r := range rangeRows {
+			if ok == nil || ok(r) {
 				m.Samples = append(m.Samples, Sample{[]string{r.CIDR, fmt.Sprint(r.NodeMask)}, v(r)})
 			}
 		}
