@@ -111,9 +111,6 @@ func (o *ExporterOptions) Complete() error {
 
 // Run serves until SIGINT or SIGTERM. Its log goes to stderr (klog; -v for more).
 func (o *ExporterOptions) Run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	// a daemon's log is its only voice: klog to stderr even at -v 0
 	if err := klogToStderr(o.Verbosity); err != nil {
 		return err

@@ -98,20 +98,20 @@ func httpGet(u string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// eventually polls ok every 250 ms until it holds or the timeout passes.
+// eventually polls ok (waitFor) until it holds, and says how long that took; past the timeout it
+// fails the test with what ok said last.
 func eventually(t *testing.T, timeout time.Duration, what string, ok func() (bool, string)) time.Duration {
 	t.Helper()
 	start := time.Now()
 	var last string
-	for time.Since(start) < timeout {
+	if !waitFor(timeout, func() bool {
 		var done bool
-		if done, last = ok(); done {
-			return time.Since(start)
-		}
-		time.Sleep(250 * time.Millisecond)
+		done, last = ok()
+		return done
+	}) {
+		t.Fatalf("%s: not within %s; last:\n%s", what, timeout, last)
 	}
-	t.Fatalf("%s: not within %s; last:\n%s", what, timeout, last)
-	return 0
+	return time.Since(start)
 }
 
 // prometheusBin is Debian's prometheus and promtool, unpacked by hack/cluster.
