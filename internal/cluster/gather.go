@@ -163,7 +163,7 @@ func Gather(ctx context.Context, c Clients, opts Options) (*Inventory, error) {
 		inv.Notes = append(inv.Notes, fmt.Sprintf("cannot list pods in all namespaces (forbidden): showing pods of namespace %s only", inv.PodsNamespace))
 	}
 	if apierrors.IsForbidden(nodesErr) {
-		inv.Nodes = nodesFromPods(inv.Pods)
+		inv.Nodes, inv.NodesUnknown = nodesFromPods(inv.Pods), true
 		inv.Notes = append(inv.Notes, "cannot list nodes (forbidden): nodes are derived from their pods (spec.nodeName, status.hostIPs); pod CIDRs, conditions and annotations are unknown")
 	}
 	if len(inv.Evidence.Unknown) > 0 {

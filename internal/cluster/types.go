@@ -74,6 +74,9 @@ type Inventory struct {
 	PodsNamespace string
 	// PodsUnknown is set when pods could not be listed at all.
 	PodsUnknown bool
+	// NodesUnknown is set when nodes could not be read: Nodes are then derived from the pods
+	// (FromPods), or none when no pod names one.
+	NodesUnknown bool
 	// ClusterIPs and DNS are set when Options asked for them.
 	ClusterIPs *ClusterIPs
 	DNS        *ClusterDNS

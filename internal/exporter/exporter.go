@@ -321,12 +321,10 @@ func (e *Exporter) compute() bool {
 		inv.PodsUnknown = true
 	}
 	if !nodesOK {
-		inv.Nodes = cluster.NodesFromPods(inv.Pods)
+		inv.Nodes, inv.NodesUnknown = cluster.NodesFromPods(inv.Pods), true
 	}
 	slices.SortFunc(inv.Nodes, func(a, b cluster.Node) int { return strings.Compare(a.Name, b.Name) })
 	u := report.BuildCIDRUsage(inv, netmodel.Resolve(inv), evr.ips, e.cfg.Usage)
-	// nodes derived from pods (or none) are not the nodes: whatever is counted from them is left out
-	u.NodesUnknown = u.NodesUnknown || !nodesOK
 	e.figures.Store(&Figures{Metrics: render.UsageMetrics(u), At: time.Now(), Duration: time.Since(start)})
 	return true
 }

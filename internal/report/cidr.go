@@ -136,9 +136,7 @@ func BuildCIDRUsage(inv *cluster.Inventory, v *netmodel.View, ips *cluster.Clust
 		Nodes: []NodeUsage{}, Ranges: []RangeUsage{}, Services: []ServiceUsage{}, Limits: []LimitUsage{}, Warnings: []Warning{}}
 	u.Network = v.Cluster
 	u.PodsUnknown = inv.PodsUnknown || inv.PodsNamespace != ""
-	for i := range inv.Nodes {
-		u.NodesUnknown = u.NodesUnknown || inv.Nodes[i].FromPods
-	}
+	u.NodesUnknown = inv.NodesUnknown
 	leaked, leakyNodes, hostLocal := 0, 0, 0
 	for i := range v.Nodes {
 		nn := &v.Nodes[i]
