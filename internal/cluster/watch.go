@@ -147,9 +147,6 @@ func newMirror[T any](r rest.Interface, hooks MirrorHooks, kind mirrorKind[T]) *
 		watchTimeout: 5 * time.Minute}
 }
 
-// Resource is the kind's resource name (pods, nodes).
-func (m *Mirror[T]) Resource() string { return m.kind.resource }
-
 // State is where the mirror stands.
 func (m *Mirror[T]) State() MirrorState {
 	m.mu.RLock()
