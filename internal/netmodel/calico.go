@@ -184,6 +184,18 @@ func (calicoModel) transport(n *cluster.Node, _ *cluster.Evidence) ([]netip.Addr
 	return out, strings.Join(srcs, ", ")
 }
 
+// nodeSubnets: calico-node publishes the address it autodetected with the prefix length of its
+// interface (10.0.1.5/24): the node's subnet.
+func (calicoModel) nodeSubnets(n *cluster.Node) []netip.Prefix {
+	var out []netip.Prefix
+	for _, k := range []string{annCalicoIPv4Address, annCalicoIPv6Address} {
+		if p, err := netip.ParsePrefix(n.Annotations[k]); err == nil && p.Bits() < p.Addr().BitLen() {
+			out = append(out, p.Masked())
+		}
+	}
+	return out
+}
+
 // addressWarning: an autodetected node address that is not the InternalIP is the classic broken
 // overlay (calico-node picked docker0 or a VPN interface).
 func (calicoModel) addressWarning(n *cluster.Node) (string, string) {

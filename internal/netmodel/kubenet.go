@@ -30,6 +30,15 @@ func (kubenetModel) CloudHint(n *cluster.Node) string {
 	return ""
 }
 
+// SharedSubnet: AKS associates the cluster's route table (one route per node pod CIDR) with the
+// nodes' subnet, and a subnet has one route table.
+func (kubenetModel) SharedSubnet(n *cluster.Node) string {
+	if onAzure(n) {
+		return "AKS kubenet clusters cannot share a subnet: each cluster's route table (one route per node pod CIDR) is associated with its nodes' subnet, and a subnet takes one route table"
+	}
+	return ""
+}
+
 func (kubenetModel) Policy(ev *cluster.Evidence) Enforcement {
 	if e, ok := policyEngine(ev); ok {
 		return e

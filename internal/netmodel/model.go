@@ -57,6 +57,9 @@ type Model interface {
 	// host-local IPAM plugin when they come from spec.podCIDRs: its reservations then live in the
 	// node's file system (/var/lib/cni/networks), not in the API.
 	HostLocal() bool
+	// SharedSubnet is why two clusters of the model may not put their nodes in one subnet (on
+	// node n's platform), "" when they may.
+	SharedSubnet(n *cluster.Node) string
 
 	// addressWarning is what looks wrong in the addresses the model's agent published for the
 	// node, "" when nothing does.
@@ -64,6 +67,9 @@ type Model interface {
 	// hostAddresses are the addresses the model's agent gives the node itself besides its tunnel
 	// (cilium_host, the health endpoint).
 	hostAddresses(n *cluster.Node, ev *cluster.Evidence) []HostAddress
+	// nodeSubnets are the node's subnets as the model's agent published them (an address with
+	// its prefix length), none when it publishes none.
+	nodeSubnets(n *cluster.Node) []netip.Prefix
 	// pools are the model's IPAM pools handed out to nodes in blocks, with their blocks.
 	pools(ev *cluster.Evidence) []Pool
 	// marks are the node's own signs of the model (annotations, labels, conditions, its
@@ -174,6 +180,8 @@ func (base) KeepsBlackholes() bool                                        { retu
 func (base) PolicyKinds() []schema.GroupVersionResource                   { return nil }
 func (base) Needs(*cluster.Node) cluster.Needs                            { return cluster.Needs{} }
 func (base) HostLocal() bool                                              { return true }
+func (base) SharedSubnet(*cluster.Node) string                            { return "" }
+func (base) nodeSubnets(*cluster.Node) []netip.Prefix                     { return nil }
 func (base) marks(*cluster.Node, *cluster.Evidence) string                { return "" }
 func (base) addressWarning(*cluster.Node) (string, string)                { return "", "" }
 func (base) hostAddresses(*cluster.Node, *cluster.Evidence) []HostAddress { return nil }

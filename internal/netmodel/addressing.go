@@ -1,0 +1,183 @@
+package netmodel
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/podnet/kubectl-podnet/internal/cluster"
+)
+
+// RangeRole is what a cluster's address range holds.
+type RangeRole string
+
+// Range roles.
+const (
+	RoleNodes    RangeRole = "nodes"
+	RolePods     RangeRole = "pods"
+	RoleServices RangeRole = "services"
+)
+
+// Reach says who sees a range's addresses as the source or destination of packets.
+type Reach string
+
+// Reaches.
+const (
+	// ReachUnderlay: the network the nodes are on carries the addresses (node addresses; pods
+	// routed natively, by BGP, host-gw, a cloud route table or as the VPC's own addresses).
+	ReachUnderlay Reach = "underlay"
+	// ReachCluster: the addresses live only inside the cluster: pods behind a tunnel (they leave
+	// through their node's address) and ClusterIPs (the service proxy's).
+	ReachCluster Reach = "cluster"
+)
+
+// ClusterRange is one address range of a cluster, as the networks around it see it.
+type ClusterRange struct {
+	Role   RangeRole    `json:"role"`
+	CIDR   netip.Prefix `json:"cidr"`
+	Source string       `json:"source"`
+	Reach  Reach        `json:"reach"`
+	// OfNodeNetwork is set on pods whose addresses are the node network's own by design (AWS VPC
+	// CNI, Azure CNI on the node subnet): pods and nodes sharing the range is no conflict.
+	OfNodeNetwork bool `json:"ofNodeNetwork,omitempty"`
+}
+
+// Addressing is a cluster's address ranges and what the networks around it need to know of them.
+type Addressing struct {
+	Network Network        `json:"network"`
+	Ranges  []ClusterRange `json:"ranges"`
+	// NodeAddresses are the nodes' InternalIPs: the same address in two clusters says they sit in
+	// two networks whose address spaces overlap.
+	NodeAddresses []netip.Addr `json:"-"`
+	// SharedSubnet, when set, is why two clusters of this model may not share a node subnet.
+	SharedSubnet string `json:"-"`
+}
+
+// ClusterAddressing gathers the cluster's ranges: the node subnets (those the model's agent
+// published with their prefix, else the smallest prefix covering the InternalIPs, per family),
+// the pod ranges (ClusterPodCIDRs; for pods that take the node network's addresses and have no
+// range of their own, the smallest prefix covering the pod IPs) and the service CIDRs, each with
+// how far its addresses reach, as the cluster's model says.
+func ClusterAddressing(inv *cluster.Inventory, v *View) *Addressing {
+	a := &Addressing{Network: v.Cluster}
+	m := v.Cluster.Descriptor()
+	// the pods' reach is the datapath of the nodes of the cluster's model
+	podReach, ofNodeNet := ReachCluster, false
+	var shared []string
+	for i := range v.Nodes {
+		nn := &v.Nodes[i]
+		if nn.Network.Model != v.Cluster.Model || nn.node == nil {
+			continue
+		}
+		dp := nn.model.Datapath(nn.Network.Mode, nn.node)
+		if dp.PodsOnUnderlay() {
+			podReach = ReachUnderlay
+		}
+		if dp == DatapathCloudNetwork {
+			ofNodeNet = true
+		}
+		if why := nn.model.SharedSubnet(nn.node); why != "" && !slices.Contains(shared, why) {
+			shared = append(shared, why)
+		}
+	}
+	a.SharedSubnet = strings.Join(shared, "; ")
+
+	// node subnets: published with their prefix, else the covering prefix of the InternalIPs
+	var known []netip.Prefix
+	knownNodes := map[netip.Prefix]int{}
+	var loose []netip.Prefix
+	looseNodes := 0
+	for i := range inv.Nodes {
+		n := &inv.Nodes[i]
+		a.NodeAddresses = append(a.NodeAddresses, n.InternalIPs...)
+		subnets := lookup(modelOf(v, n.Name, m)).nodeSubnets(n)
+		for _, s := range subnets {
+			if !slices.Contains(known, s) {
+				known = append(known, s)
+			}
+			knownNodes[s]++
+		}
+		counted := false
+		for _, ip := range n.InternalIPs {
+			if slices.ContainsFunc(subnets, func(s netip.Prefix) bool { return s.Contains(ip) }) {
+				continue
+			}
+			loose = append(loose, netip.PrefixFrom(ip, ip.BitLen()))
+			if !counted {
+				looseNodes++
+				counted = true
+			}
+		}
+	}
+	for _, s := range known {
+		a.Ranges = append(a.Ranges, ClusterRange{Role: RoleNodes, CIDR: s, Reach: ReachUnderlay,
+			Source: fmt.Sprintf("node subnet published by %s (%d %s)", m.Agent(), knownNodes[s], plural(knownNodes[s], "node", "nodes"))})
+	}
+	for _, p := range CoveringPrefixes(loose) {
+		if slices.ContainsFunc(known, func(s netip.Prefix) bool { return s.Contains(p.Addr()) && s.Bits() <= p.Bits() }) {
+			continue
+		}
+		a.Ranges = append(a.Ranges, ClusterRange{Role: RoleNodes, CIDR: p, Reach: ReachUnderlay,
+			Source: fmt.Sprintf("smallest prefix covering the InternalIPs of %d %s", looseNodes, plural(looseNodes, "node", "nodes"))})
+	}
+
+	pods := ClusterPodCIDRs(&inv.Evidence, v)
+	for _, r := range pods {
+		p, err := netip.ParsePrefix(r.CIDR)
+		if err != nil {
+			continue
+		}
+		a.Ranges = append(a.Ranges, ClusterRange{Role: RolePods, CIDR: p.Masked(), Source: r.Source, Reach: podReach, OfNodeNetwork: ofNodeNet})
+	}
+	if len(pods) == 0 && ofNodeNet {
+		var ips []netip.Prefix
+		for i := range inv.Pods {
+			if p := &inv.Pods[i]; p.HoldsIP() {
+				for _, ip := range p.IPs {
+					ips = append(ips, netip.PrefixFrom(ip, ip.BitLen()))
+				}
+			}
+		}
+		for _, p := range CoveringPrefixes(ips) {
+			a.Ranges = append(a.Ranges, ClusterRange{Role: RolePods, CIDR: p, Source: "smallest prefix covering the pod IPs (the node network's addresses)", Reach: podReach, OfNodeNetwork: true})
+		}
+	}
+	for _, r := range ServiceCIDRs(&inv.Evidence) {
+		p, err := netip.ParsePrefix(r.CIDR)
+		if err != nil {
+			ip, ierr := netip.ParseAddr(r.CIDR)
+			if ierr != nil {
+				continue
+			}
+			p = netip.PrefixFrom(ip, ip.BitLen())
+		}
+		a.Ranges = append(a.Ranges, ClusterRange{Role: RoleServices, CIDR: p.Masked(), Source: r.Source, Reach: ReachCluster})
+	}
+	return a
+}
+
+// modelOf is the model name of node name in v, the cluster's when v does not have it.
+func modelOf(v *View, name string, cluster Model) Name {
+	if nn := v.Node(name); nn != nil {
+		return nn.Network.Model
+	}
+	return cluster.Name()
+}
+
+// PodsOnUnderlay reports whether the datapath puts pod addresses on the node network (routed
+// natively, by a cloud route table, or as the cloud network's own), rather than behind a tunnel.
+func (d Datapath) PodsOnUnderlay() bool {
+	switch d {
+	case DatapathRouted, DatapathCloudRouteTable, DatapathCloudNetwork:
+		return true
+	}
+	return false
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
