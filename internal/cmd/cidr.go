@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 
@@ -15,6 +16,7 @@ import (
 // CIDRUsageOptions are the options of `kubectl podnet cidr-usage`.
 type CIDRUsageOptions struct {
 	*GlobalOptions
+	FleetOptions
 	Output     string
 	WarnAt     float64
 	FailAt     float64
@@ -52,7 +54,8 @@ and --fail-at set the exit code (2 at or past --fail-at) and -o prometheus write
 textfile collector.`,
 		Example: `  kubectl podnet cidr-usage
   kubectl podnet cidr-usage --plan-nodes 300 --max-pods 110
-  kubectl podnet cidr-usage --fail-at 90 -o prometheus > /var/lib/node-exporter/podnet.prom`,
+  kubectl podnet cidr-usage --fail-at 90 -o prometheus > /var/lib/node-exporter/podnet.prom
+  kubectl podnet cidr-usage --all-contexts        # which cluster is closest to running out?`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.warnAtGiven = cmd.Flags().Changed("warn-at")
@@ -74,12 +77,22 @@ textfile collector.`,
 	f.IntVar(&o.PlanNodes, "plan-nodes", 0, "what-if: would the current ranges hold this many nodes?")
 	f.IntVar(&o.PlanMax, "max-pods", 0, "what-if: max pods per node (default: the nodes' most common allocatable pods)")
 	f.IntVar(&o.PlanMask, "node-cidr-mask", 0, "what-if: IPv4 node CIDR mask (default: the current one)")
+	o.addFleetFlags(cmd)
 	return cmd
 }
 
 // Validate checks the flags before anything is read.
 func (o *CIDRUsageOptions) Validate() error {
 	var err error
+	if err := o.validateFleet(o.ConfigFlags); err != nil {
+		return err
+	}
+	if o.fleet() && o.Output == "prometheus" {
+		return fmt.Errorf("-o prometheus writes one cluster's gauges (a textfile collector or the exporter per cluster): run it once per context, or use -o json for several")
+	}
+	if o.fleet() && o.NodeSubnet != "" {
+		return fmt.Errorf("--node-subnet is one cluster's Azure CNI node subnet: run cidr-usage --context NAME --node-subnet CIDR for that cluster alone")
+	}
 	if o.printer, err = parseOutput(o.Output, o.NoHeaders, "prometheus"); err != nil {
 		return err
 	}
@@ -114,6 +127,9 @@ func (o *CIDRUsageOptions) Validate() error {
 
 // Complete builds the clients.
 func (o *CIDRUsageOptions) Complete() error {
+	if o.fleet() {
+		return o.completeFleet(&o.FleetOptions)
+	}
 	c, err := o.NewClients(o.ConfigFlags)
 	o.clients = c
 	return err
@@ -121,6 +137,9 @@ func (o *CIDRUsageOptions) Complete() error {
 
 // Run reads the cluster, prints the utilisations and sets the exit code.
 func (o *CIDRUsageOptions) Run(cmd *cobra.Command) error {
+	if o.fleet() {
+		return o.runFleet(cmd)
+	}
 	inv, err := o.gatherWith(cmd, o.clients, cluster.Options{ClusterIPs: true, Claims: cluster.ClaimsAddresses})
 	if err != nil {
 		return err
@@ -147,12 +166,58 @@ func (o *CIDRUsageOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	if o.FailAt > 0 && u.Max*100 >= o.FailAt {
-		return finding(fmt.Errorf("utilisation %.0f%% is at or past --fail-at %g%%", u.Max*100, o.FailAt))
-	}
-	if u.Plan != nil && !u.Plan.Holds {
-		return finding(fmt.Errorf("the plan of %d nodes of %d pods does not fit: %s", u.Plan.Nodes, u.Plan.MaxPods, u.Plan.Shortfall()))
+	if err := o.usageFinding(u); err != nil {
+		return finding(err)
 	}
 	// a monitor must not read "fine" from what it could not see
 	return incomplete(gaps)
+}
+
+// usageFinding is what makes cidr-usage exit 2: a utilisation at or past --fail-at, a plan that
+// does not fit.
+func (o *CIDRUsageOptions) usageFinding(u *report.CIDRUsage) error {
+	if o.FailAt > 0 && u.Max*100 >= o.FailAt {
+		return fmt.Errorf("utilisation %.0f%% (%s) is at or past --fail-at %g%%", u.Max*100, u.Hottest, o.FailAt)
+	}
+	if u.Plan != nil && !u.Plan.Holds {
+		return fmt.Errorf("the plan of %d nodes of %d pods does not fit: %s", u.Plan.Nodes, u.Plan.MaxPods, u.Plan.Shortfall())
+	}
+	return nil
+}
+
+// runFleet reads every context at once and prints one row per cluster, hottest first.
+func (o *CIDRUsageOptions) runFleet(cmd *cobra.Command) error {
+	cfg := report.CIDRUsageConfig{WarnAt: o.WarnAt, FailAt: o.FailAt, PlanNodes: o.PlanNodes, PlanMax: o.PlanMax, PlanMask: o.PlanMask}
+	f := readFleet(cmd.Context(), o.GlobalOptions, &o.FleetOptions, func(ctx context.Context, c *Clients) (*report.CIDRUsage, []string, error) {
+		inv, err := gatherQuiet(ctx, c, cluster.Options{ClusterIPs: true, Claims: cluster.ClaimsAddresses})
+		if err != nil {
+			return nil, nil, err
+		}
+		u := report.BuildCIDRUsage(inv, netmodel.Resolve(inv), inv.ClusterIPs, cfg)
+		if err := report.CheckPlanMask(u, o.PlanMask); err != nil {
+			return nil, nil, err
+		}
+		return u, append(inv.Gaps(), inv.ClusterIPs.Unknown...), nil
+	})
+	errPal := render.NewPalette(o.Streams.ErrOut, o.Color)
+	render.FleetNotes(o.Streams.ErrOut, f, func(u *report.CIDRUsage) ([]string, []report.Warning) { return u.Notes, u.Warnings }, errPal)
+	render.FleetErrors(o.Streams.ErrOut, f, errPal)
+	var err error
+	if o.printer != nil {
+		err = o.printer.Print(o.Streams.Out, render.Printable{Report: f, Kind: "context", Items: f.Clusters, NameField: "context"})
+	} else {
+		err = render.FleetCIDRUsage(o.Streams.Out, f, render.TableOptions{NoHeaders: o.NoHeaders, Palette: render.NewPalette(o.Streams.Out, o.Color)})
+	}
+	if err != nil {
+		return err
+	}
+	var findings []string
+	for _, m := range f.Clusters {
+		if m.Status.Answered() {
+			if e := o.usageFinding(m.Report); e != nil {
+				findings = append(findings, "context "+m.Context+": "+e.Error())
+			}
+		}
+	}
+	return fleetExit(f, findings, true)
 }

@@ -55,7 +55,7 @@ smallest cluster CIDR that would hold them: 10.244.0.0/15
 func TestCIDRUsageExitCodes(t *testing.T) {
 	// node-3 has no pod CIDR: that is 100% of what it can hold
 	_, _, err := runCmd(t, flannelCluster(), "cidr-usage", "--fail-at", "90", "-o", "json")
-	if code := ExitCode(err); code != 2 || err.Error() != "utilisation 100% is at or past --fail-at 90%" {
+	if code := ExitCode(err); code != 2 || err.Error() != "utilisation 100% (node node-3 without a pod CIDR) is at or past --fail-at 90%" {
 		t.Errorf("exit code %d, error %v; want 2", code, err)
 	}
 	all := flannelCluster()

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"os"
@@ -18,6 +19,7 @@ import (
 // NodesOptions are the options of `kubectl podnet nodes`.
 type NodesOptions struct {
 	*GlobalOptions
+	FleetOptions
 	Output    string
 	Selector  string
 	NoHeaders bool
@@ -41,7 +43,8 @@ the pod network against its allocatable pods, and the network model detected for
 CIDRs, pods outside their node's CIDR, NotReady nodes) go to stderr and into -o json|yaml.`,
 		Example: `  kubectl podnet nodes
   kubectl podnet nodes -o wide --sort-by PODS
-  kubectl podnet nodes -l kubernetes.azure.com/agentpool=nodepool1 -o json`,
+  kubectl podnet nodes -l kubernetes.azure.com/agentpool=nodepool1 -o json
+  kubectl podnet nodes --contexts aks-prod-weu,aks-prod-neu   # several clusters, one table`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(); err != nil {
@@ -57,11 +60,15 @@ CIDRs, pods outside their node's CIDR, NotReady nodes) go to stderr and into -o 
 	cmd.Flags().StringVarP(&o.Selector, "selector", "l", "", "label selector to filter nodes (e.g. kubernetes.io/os=linux)")
 	cmd.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "print no headers (and no summary line on stderr)")
 	cmd.Flags().StringVar(&o.SortBy, "sort-by", "NAME", "column to sort by: "+strings.Join(nodesSortKeys, ", "))
+	o.addFleetFlags(cmd)
 	return cmd
 }
 
 // Complete builds the clients.
 func (o *NodesOptions) Complete() error {
+	if o.fleet() {
+		return o.completeFleet(&o.FleetOptions)
+	}
 	c, err := o.NewClients(o.ConfigFlags)
 	if err != nil {
 		return err
@@ -73,6 +80,9 @@ func (o *NodesOptions) Complete() error {
 // Validate checks the flags.
 func (o *NodesOptions) Validate() error {
 	var err error
+	if err := o.validateFleet(o.ConfigFlags); err != nil {
+		return err
+	}
 	if o.printer, err = parseOutput(o.Output, o.NoHeaders, "wide"); err != nil {
 		return err
 	}
@@ -88,6 +98,9 @@ func (o *NodesOptions) Validate() error {
 
 // Run gathers the inventory and prints the report.
 func (o *NodesOptions) Run(cmd *cobra.Command) error {
+	if o.fleet() {
+		return o.runFleet(cmd)
+	}
 	inv, err := o.gather(cmd, o.clients, o.Selector)
 	if err != nil {
 		return err
@@ -111,6 +124,38 @@ func (o *NodesOptions) Run(cmd *cobra.Command) error {
 	return nil
 }
 
+// runFleet reads the nodes of every context at once and prints them in one table.
+func (o *NodesOptions) runFleet(cmd *cobra.Command) error {
+	f := readFleet(cmd.Context(), o.GlobalOptions, &o.FleetOptions, func(ctx context.Context, c *Clients) (*report.NodesReport, []string, error) {
+		inv, err := gatherQuiet(ctx, c, cluster.Options{NodeSelector: o.Selector})
+		if err != nil {
+			return nil, nil, err
+		}
+		rep := report.BuildNodes(inv, netmodel.Resolve(inv))
+		sortNodes(rep.Nodes, o.SortBy)
+		return rep, inv.Gaps(), nil
+	})
+	errPal := render.NewPalette(o.Streams.ErrOut, o.Color)
+	render.FleetNotes(o.Streams.ErrOut, f, func(r *report.NodesReport) ([]string, []report.Warning) { return r.Notes, r.Warnings }, errPal)
+	render.FleetErrors(o.Streams.ErrOut, f, errPal)
+	var err error
+	if o.printer != nil {
+		err = o.printer.Print(o.Streams.Out, render.Printable{Report: f, Kind: "node", Items: f.NodeRows(func(r *report.NodesReport) []report.NodeRow { return r.Nodes })})
+	} else {
+		err = render.FleetNodes(o.Streams.Out, f, render.NodesOptions{Wide: o.Output == "wide", NoHeaders: o.NoHeaders, Palette: render.NewPalette(o.Streams.Out, o.Color)})
+		if err == nil && !o.NoHeaders {
+			for _, l := range render.FleetNodesFooters(f) {
+				fmt.Fprintln(o.Streams.ErrOut, l)
+			}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	// nodes reads what it can, as for one cluster: only a cluster that did not answer is a gap
+	return fleetExit(f, nil, false)
+}
+
 // gather reads the inventory with a progress line on a terminal, and turns API failures into
 // sentences.
 func (g *GlobalOptions) gather(cmd *cobra.Command, c *Clients, selector string) (*cluster.Inventory, error) {
@@ -132,21 +177,27 @@ func (g *GlobalOptions) gatherWith(cmd *cobra.Command, c *Clients, opts cluster.
 	if err != nil {
 		return nil, g.apiErrorFor(c, err)
 	}
-	if selector != "" {
-		// keep only the pods of the selected nodes, so counts and footers speak of them
-		keep := map[string]bool{}
-		for _, n := range inv.Nodes {
-			keep[n.Name] = true
-		}
-		pods := inv.Pods[:0]
-		for _, p := range inv.Pods {
-			if keep[p.Node] {
-				pods = append(pods, p)
-			}
-		}
-		inv.Pods = pods
-	}
+	keepSelectedPods(inv, selector)
 	return inv, nil
+}
+
+// keepSelectedPods keeps only the pods of the selected nodes when nodes were selected, so that
+// counts and footers speak of them.
+func keepSelectedPods(inv *cluster.Inventory, selector string) {
+	if selector == "" {
+		return
+	}
+	keep := map[string]bool{}
+	for _, n := range inv.Nodes {
+		keep[n.Name] = true
+	}
+	pods := inv.Pods[:0]
+	for _, p := range inv.Pods {
+		if keep[p.Node] {
+			pods = append(pods, p)
+		}
+	}
+	inv.Pods = pods
 }
 
 // podReadEnv chooses how pods are read: auto (the default: a stream for large clusters, pages for

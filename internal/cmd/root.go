@@ -73,7 +73,7 @@ Weave), and flags what looks wrong.`,
 	flags.AddFlags(cmd.PersistentFlags())
 	cmd.PersistentFlags().StringVar(&g.Color, "color", g.Color, "colour output: auto (on a terminal, unless NO_COLOR is set), always or never")
 	cmd.PersistentFlags().IntVarP(&g.Verbosity, "v", "v", 0, "log level of the Kubernetes client library, as kubectl's -v (0: quiet; 6: every request; 8: bodies too)")
-	cmd.AddCommand(NewCmdNodes(g), NewCmdSummary(g), NewCmdWho(g), NewCmdDNS(g), NewCmdCIDRUsage(g), NewCmdIPAM(g), NewCmdCheck(g), NewCmdIP(g), NewCmdTrace(g), NewCmdPolicy(g), NewCmdCleanup(g), NewCmdExporter(g), NewCmdVersion(g))
+	cmd.AddCommand(NewCmdNodes(g), NewCmdSummary(g), NewCmdWho(g), NewCmdDNS(g), NewCmdCIDRUsage(g), NewCmdIPAM(g), NewCmdCheck(g), NewCmdIP(g), NewCmdTrace(g), NewCmdPolicy(g), NewCmdCleanup(g), NewCmdOverlap(g), NewCmdExporter(g), NewCmdVersion(g))
 	for _, c := range append(cmd.Commands(), cmd) {
 		c.Long = strings.TrimSpace(strings.TrimSpace(c.Long) + "\n\n" + exitCodesHelp)
 		if run := c.RunE; run != nil {

@@ -185,11 +185,12 @@ func (calicoModel) transport(n *cluster.Node, _ *cluster.Evidence) ([]netip.Addr
 }
 
 // nodeSubnets: calico-node publishes the address it autodetected with the prefix length of its
-// interface (10.0.1.5/24): the node's subnet.
+// interface (10.0.1.5/24): the node's subnet, when the address is the node's InternalIP (one
+// autodetected on another interface, docker0 say, tells of that interface, not of the subnet).
 func (calicoModel) nodeSubnets(n *cluster.Node) []netip.Prefix {
 	var out []netip.Prefix
 	for _, k := range []string{annCalicoIPv4Address, annCalicoIPv6Address} {
-		if p, err := netip.ParsePrefix(n.Annotations[k]); err == nil && p.Bits() < p.Addr().BitLen() {
+		if p, err := netip.ParsePrefix(n.Annotations[k]); err == nil && p.Bits() < p.Addr().BitLen() && slices.Contains(n.InternalIPs, p.Addr()) {
 			out = append(out, p.Masked())
 		}
 	}

@@ -20,8 +20,8 @@ const (
 	// GoalPeering: the networks peered or routed to each other (VNet/VPC peering, VPN, transit
 	// gateway): node addresses and every routed range unambiguous.
 	GoalPeering Goal = "peering"
-	// GoalMesh: pods reaching pods across clusters (Cilium ClusterMesh, Submariner with its
-	// Globalnet off): pod ranges unique as well.
+	// GoalMesh: pods reaching pods across clusters by their own addresses (Cilium ClusterMesh):
+	// pod ranges unique as well.
 	GoalMesh Goal = "mesh"
 	// GoalSubmariner: Submariner without Globalnet, which routes Service CIDRs between clusters:
 	// service ranges unique as well.
@@ -294,7 +294,7 @@ func (c checker) acrossClusters(a, b Range) (Kind, Goal, string, bool) {
 	case ra <= 1:
 		return Shadowed, GoalPeering, fmt.Sprintf("cluster %s's pods cannot reach %s of cluster %s in the shared addresses: %s's service proxy keeps them as ClusterIPs; move one of the ranges", b.Owner, a.Role, a.Owner, b.Owner), true
 	case ra == 2 && rb == 2:
-		return PodsNotUnique, GoalMesh, fmt.Sprintf("clusters %s and %s give pods the same addresses: a Cilium ClusterMesh or Submariner needs every cluster's pod range unique (harmless for peering alone: pods leave through their node's address)", a.Owner, b.Owner), true
+		return PodsNotUnique, GoalMesh, fmt.Sprintf("clusters %s and %s give pods the same addresses: Cilium ClusterMesh and Submariner without Globalnet need every cluster's pod range unique (harmless for peering alone: pods leave through their node's address)", a.Owner, b.Owner), true
 	case ra == 2:
 		return ServicesNotUnique, GoalSubmariner, fmt.Sprintf("cluster %s's pods and cluster %s's ClusterIPs share addresses: Submariner (without Globalnet) routes Service CIDRs between clusters and needs them apart from every pod range (harmless for peering and for Cilium ClusterMesh)", a.Owner, b.Owner), true
 	}

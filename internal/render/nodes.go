@@ -28,26 +28,31 @@ func Nodes(w io.Writer, r *report.NodesReport, o NodesOptions) error {
 		headers = append(append([]string(nil), NodesHeaders...), nodesWideHeaders...)
 	}
 	rows := make([][]string, 0, len(r.Nodes))
-	for _, n := range r.Nodes {
-		pods := fmt.Sprintf("%d/%d", n.Pods, n.MaxPods)
-		if r.Cluster.PodsUnknown {
-			pods = fmt.Sprintf("?/%d", n.MaxPods)
-		}
-		if n.DerivedFromPods {
-			pods = fmt.Sprintf("%d/?", n.Pods)
-		}
-		status := n.Status
-		if !strings.HasPrefix(status, "Ready") {
-			status = o.Palette.Bad(status)
-		}
-		row := []string{n.Name, status, joinOrDash(n.InternalIPs), joinOrDash(n.ExternalIPs), joinOrDash(n.PodCIDRs),
-			n.Tunnel.String(), pods, n.Network.String()}
-		if o.Wide {
-			row = append(row, dash(n.Zone), dash(n.InstanceType), dash(n.Kernel), dash(n.Runtime), dash(strings.Join(n.Network.Evidence, "; ")))
-		}
-		rows = append(rows, row)
+	for i := range r.Nodes {
+		rows = append(rows, nodeCells(&r.Nodes[i], r, o))
 	}
 	return Table(w, headers, rows, o.NoHeaders)
+}
+
+// nodeCells is a node's row of the nodes table.
+func nodeCells(n *report.NodeRow, r *report.NodesReport, o NodesOptions) []string {
+	pods := fmt.Sprintf("%d/%d", n.Pods, n.MaxPods)
+	if r.Cluster.PodsUnknown {
+		pods = fmt.Sprintf("?/%d", n.MaxPods)
+	}
+	if n.DerivedFromPods {
+		pods = fmt.Sprintf("%d/?", n.Pods)
+	}
+	status := n.Status
+	if !strings.HasPrefix(status, "Ready") {
+		status = o.Palette.Bad(status)
+	}
+	row := []string{n.Name, status, joinOrDash(n.InternalIPs), joinOrDash(n.ExternalIPs), joinOrDash(n.PodCIDRs),
+		n.Tunnel.String(), pods, n.Network.String()}
+	if o.Wide {
+		row = append(row, dash(n.Zone), dash(n.InstanceType), dash(n.Kernel), dash(n.Runtime), dash(strings.Join(n.Network.Evidence, "; ")))
+	}
+	return row
 }
 
 // NodesFooter sums up the cluster in one line: model, pod and service CIDRs, counts.

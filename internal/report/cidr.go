@@ -3,8 +3,10 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"net/netip"
+	"slices"
 	"sort"
 
 	"github.com/podnet/kubectl-podnet/internal/cluster"
@@ -28,11 +30,13 @@ type CIDRUsage struct {
 	NodesUnknown bool `json:"nodesUnknown,omitempty"`
 	// LeakedFrom are the IPAM stores read for leaked addresses (Calico's blocks, CiliumNodes);
 	// none: the cluster's stores are not in the API (host-local) and nothing was subtracted.
-	LeakedFrom []string        `json:"leakedCountedFrom,omitempty"`
-	Notes      []string        `json:"notes,omitempty"`
-	Warnings   []Warning       `json:"warnings"`
-	Max        float64         `json:"maxUtilisation"`
-	Settings   CIDRUsageConfig `json:"settings"`
+	LeakedFrom []string  `json:"leakedCountedFrom,omitempty"`
+	Notes      []string  `json:"notes,omitempty"`
+	Warnings   []Warning `json:"warnings"`
+	Max        float64   `json:"maxUtilisation"`
+	// Hottest names the range or limit at Max (the first at that utilisation), "" when none is used.
+	Hottest  string          `json:"hottest,omitempty"`
+	Settings CIDRUsageConfig `json:"settings"`
 }
 
 // CIDRUsageConfig are the knobs of a cidr-usage run.
@@ -320,8 +324,10 @@ func serviceUsages(ev *cluster.Evidence, x *cluster.ClusterIPs) []ServiceUsage {
 }
 
 func (u *CIDRUsage) warn(ev *cluster.Evidence, cfg CIDRUsageConfig) {
-	add := func(kind, obj, msg string, ratio float64) {
-		u.Max = math.Max(u.Max, ratio)
+	add := func(kind, obj, what, msg string, ratio float64) {
+		if ratio > u.Max {
+			u.Max, u.Hottest = ratio, what
+		}
 		if ratio*100 >= cfg.WarnAt {
 			u.Warnings = append(u.Warnings, Warning{Kind: kind, Object: obj, Message: msg})
 		}
@@ -331,7 +337,9 @@ func (u *CIDRUsage) warn(ev *cluster.Evidence, cfg CIDRUsageConfig) {
 		if s.Event != "" {
 			msg += fmt.Sprintf(" (event CIDRNotAvailable: %q)", s.Event)
 		}
-		u.Max = math.Max(u.Max, 1)
+		if u.Max < 1 {
+			u.Max, u.Hottest = 1, "node "+s.Name+" without a pod CIDR"
+		}
 		u.Warnings = append(u.Warnings, Warning{Kind: WarnNoPodCIDR, Object: "node/" + s.Name, Message: msg})
 	}
 	for _, r := range u.Ranges {
@@ -342,31 +350,32 @@ func (u *CIDRUsage) warn(ev *cluster.Evidence, cfg CIDRUsageConfig) {
 		if len(r.Starved) > 0 {
 			msg += fmt.Sprintf("; %d node(s) already have none: the cluster CIDR is exhausted", len(r.Starved))
 		}
-		add("ClusterCIDR", r.CIDR, msg, r.Utilisation)
+		add("ClusterCIDR", r.CIDR, "cluster CIDR "+r.CIDR, msg, r.Utilisation)
 	}
 	for _, n := range u.Nodes {
-		add("NodeAddresses", "node/"+n.Name, fmt.Sprintf("node %s: %d pod IPs in use of %d (%s, bound by %s)", n.Name, n.Used, n.Capacity, pct(n.Utilisation), n.Binding), n.Utilisation)
+		add("NodeAddresses", "node/"+n.Name, "node "+n.Name, fmt.Sprintf("node %s: %d pod IPs in use of %d (%s, bound by %s)", n.Name, n.Used, n.Capacity, pct(n.Utilisation), n.Binding), n.Utilisation)
 	}
 	for _, p := range u.Pools {
 		if p.Disabled {
 			continue
 		}
-		add("IPPool", "ippool/"+p.Name, fmt.Sprintf("IPPool %s (%s): %d of %d /%d blocks claimed, %d of %d addresses allocated (%s)", p.Name, p.CIDR, p.Blocks, p.MaxBlocks, p.BlockSize, p.Allocated, p.Addresses, pct(p.Utilisation)), p.Utilisation)
+		add("IPPool", "ippool/"+p.Name, "IPPool "+p.Name, fmt.Sprintf("IPPool %s (%s): %d of %d /%d blocks claimed, %d of %d addresses allocated (%s)", p.Name, p.CIDR, p.Blocks, p.MaxBlocks, p.BlockSize, p.Allocated, p.Addresses, pct(p.Utilisation)), p.Utilisation)
 	}
 	if ev.MaxBlocksPerHost > 0 {
 		for _, p := range u.Pools {
-			for node, b := range p.BlocksBy {
+			for _, node := range slices.Sorted(maps.Keys(p.BlocksBy)) {
+				b := p.BlocksBy[node]
 				ratio := float64(b) / float64(ev.MaxBlocksPerHost)
-				add("MaxBlocksPerHost", "node/"+node, fmt.Sprintf("node %s holds %d of at most %d Calico blocks (IPAMConfig maxBlocksPerHost)", node, b, ev.MaxBlocksPerHost), ratio)
+				add("MaxBlocksPerHost", "node/"+node, "Calico blocks of node "+node, fmt.Sprintf("node %s holds %d of at most %d Calico blocks (IPAMConfig maxBlocksPerHost)", node, b, ev.MaxBlocksPerHost), ratio)
 			}
 		}
 	}
 	for _, s := range u.Services {
-		add("ServiceCIDR", s.CIDR, fmt.Sprintf("service CIDR %s: %d of %d ClusterIPs allocated (%s)", s.CIDR, s.Allocated, s.Usable, pct(s.Utilisation)), s.Utilisation)
+		add("ServiceCIDR", s.CIDR, "service CIDR "+s.CIDR, fmt.Sprintf("service CIDR %s: %d of %d ClusterIPs allocated (%s)", s.CIDR, s.Allocated, s.Usable, pct(s.Utilisation)), s.Utilisation)
 	}
 	for _, l := range u.Limits {
 		if l.Limit > 0 {
-			add("PlatformLimit", l.Name, fmt.Sprintf("%s: %d of %d used (%s): %s", l.Name, l.Used, l.Limit, pct(l.Utilisation), l.Source), l.Utilisation)
+			add("PlatformLimit", l.Name, l.Name, fmt.Sprintf("%s: %d of %d used (%s): %s", l.Name, l.Used, l.Limit, pct(l.Utilisation), l.Source), l.Utilisation)
 		}
 	}
 }
