@@ -22,9 +22,11 @@ const (
 const exitCodesHelp = `Exit codes: 0 ok; 1 error (bad input, the API unreachable or refusing); 2 a threshold crossed or a
 finding the command exists to flag (cidr-usage --fail-at or a --plan-nodes that does not fit; dns
 and summary when cluster DNS is broken, dns --lookup failing, policy matrix --with/--without breaking
-a client -> Service connection, check overlay when a pair of nodes fails a check); 3 the live check
-(trace --probe, --connect) disagrees with the model; 4 the answer is incomplete: a read it needs
-failed, a probe could not run or a check could not be made (what could be read is printed).`
+a client -> Service connection, check overlay when a pair of nodes fails a check, overlap when an
+overlap breaks the --for goal; over several clusters, a finding in any); 3 the live check (trace
+--probe, --connect) disagrees with the model; 4 the answer is incomplete: a read it needs failed, a
+probe could not run, a check could not be made, or one of several clusters did not answer (what
+could be read is printed).`
 
 // finding is exit 2 with the finding.
 func finding(err error) error { return &ExitError{Code: exitFinding, Err: err} }
