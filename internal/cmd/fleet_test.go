@@ -163,6 +163,8 @@ func TestOverlapFlags(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"--contexts", "a,b"}, 0, ""},
+		{[]string{"--context", "a", "--for", "submariner"}, 0, ""}, // one cluster: its own ranges are apart
+		{[]string{"--context", "a", "--network", "10.244.8.0/24=onprem", "--for", "peering"}, 2, "peering is broken: by overlap 1"},
 		{[]string{"--contexts", "a,b", "--for", "mesh"}, 2, "mesh is broken: by overlap"},
 		{[]string{"--contexts", "a,b", "--for", "peering"}, 2, "peering is broken"},
 		{[]string{"--for", "world-peace"}, 1, `--for "world-peace" is not a goal: use peering, mesh or submariner`},
