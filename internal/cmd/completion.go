@@ -239,6 +239,23 @@ func (g *GlobalOptions) completeKubeconfig(what string) completeFunc {
 	}
 }
 
+// completeContextList completes the last name of a comma-separated list of kubeconfig contexts
+// (--contexts), leaving out those already named.
+func (g *GlobalOptions) completeContextList(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	done, last := "", toComplete
+	if i := strings.LastIndex(toComplete, ","); i >= 0 {
+		done, last = toComplete[:i+1], toComplete[i+1:]
+	}
+	names, dir := g.completeKubeconfig("context")(cmd, args, last)
+	var out []string
+	for _, n := range names {
+		if !slices.Contains(strings.Split(done, ","), n) {
+			out = append(out, done+n)
+		}
+	}
+	return out, dir
+}
+
 // completeNodeList completes the last name of a comma-separated list of nodes.
 func (g *GlobalOptions) completeNodeList(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 	done, last := "", toComplete
@@ -265,7 +282,7 @@ var workloadPrefixes = []string{"deploy/", "sts/", "ds/", "job/", "rs/"}
 // addCompletions wires the dynamic completions onto the commands and the global flags.
 func (g *GlobalOptions) addCompletions(root *cobra.Command) {
 	// each command's own formats, then kubectl's printers
-	own := map[string][]string{"nodes": {"wide"}, "summary": nil, "who": nil, "dns": nil, "cidr-usage": {"prometheus"}, "ip": nil, "trace": {"dot", "mermaid"}, "cleanup": nil}
+	own := map[string][]string{"nodes": {"wide"}, "summary": nil, "who": nil, "dns": nil, "cidr-usage": {"prometheus"}, "ip": nil, "trace": {"dot", "mermaid"}, "cleanup": nil, "overlap": nil}
 	var printers []string
 	for _, f := range render.PrinterFormats {
 		printers = append(printers, strings.TrimSuffix(f, "...")) // "jsonpath=..." completes as "jsonpath="
@@ -281,8 +298,11 @@ func (g *GlobalOptions) addCompletions(root *cobra.Command) {
 			c.ValidArgsFunction = g.completeTargets(append([]string{"pod/", "node/", "svc/"}, workloadPrefixes...)...)
 		case "dns":
 			c.ValidArgsFunction = g.completeTargets()
-		case "nodes", "summary", "cidr-usage", "cleanup", "version", "options":
+		case "nodes", "summary", "cidr-usage", "overlap", "cleanup", "version", "options":
 			c.ValidArgsFunction = completeNothing
+		}
+		if c.Flags().Lookup("contexts") != nil {
+			_ = c.RegisterFlagCompletionFunc("contexts", g.completeContextList)
 		}
 		if c.Name() == "nodes" {
 			_ = c.RegisterFlagCompletionFunc("sort-by", completeWords(nodesSortKeys...))

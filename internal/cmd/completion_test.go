@@ -103,6 +103,8 @@ current-context: staging-viewer
 		{[]string{"ip", "sho"}, []string{"shop/"}},
 		{[]string{"--kubeconfig", kubeconfig, "nodes", "--context", ""}, []string{"prod-eu-admin", "staging-viewer"}},
 		{[]string{"--kubeconfig", kubeconfig, "nodes", "--cluster", "st"}, []string{"staging"}},
+		{[]string{"--kubeconfig", kubeconfig, "cidr-usage", "--contexts", ""}, []string{"prod-eu-admin", "staging-viewer"}},
+		{[]string{"--kubeconfig", kubeconfig, "overlap", "--contexts", "staging-viewer,"}, []string{"staging-viewer,prod-eu-admin"}},
 		{[]string{"--kubeconfig", kubeconfig, "nodes", "--user", ""}, []string{"admin", "viewer"}},
 	}
 	for _, tt := range tests {

@@ -144,6 +144,11 @@ func readFleet[R any](ctx context.Context, g *GlobalOptions, f *FleetOptions, re
 	out := &report.Fleet[R]{Clusters: make([]report.FleetMember[R], len(f.members))}
 	sem := make(chan struct{}, f.Parallel)
 	var wg sync.WaitGroup
+	// on a terminal, after a second: "listing clusters of 9: 4" (read so far)
+	p := newProgress(g.Streams.ErrOut)
+	kind := fmt.Sprintf("clusters of %d", len(f.members))
+	var mu sync.Mutex
+	done := 0
 	for i, m := range f.members {
 		out.Clusters[i] = report.FleetMember[R]{Context: m.context}
 		if m.clients != nil {
@@ -168,9 +173,14 @@ func readFleet[R any](ctx context.Context, g *GlobalOptions, f *FleetOptions, re
 			default:
 				mem.Status = report.StatusOK
 			}
+			mu.Lock()
+			done++
+			p.Update(kind, done)
+			mu.Unlock()
 		}()
 	}
 	wg.Wait()
+	p.Done()
 	return out
 }
 
