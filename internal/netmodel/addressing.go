@@ -62,12 +62,19 @@ type Addressing struct {
 func ClusterAddressing(inv *cluster.Inventory, v *View) *Addressing {
 	a := &Addressing{Network: v.Cluster}
 	m := v.Cluster.Descriptor()
-	// the pods' reach is the datapath of the nodes of the cluster's model
+	// the pods' reach is the datapath of the nodes of the cluster's model, unless the model keeps
+	// the pods' addresses inside the cluster in that mode
 	podReach, ofNodeNet := ReachCluster, false
 	var shared []string
 	for i := range v.Nodes {
 		nn := &v.Nodes[i]
 		if nn.Network.Model != v.Cluster.Model || nn.node == nil {
+			continue
+		}
+		if why := nn.model.SharedSubnet(nn.node); why != "" && !slices.Contains(shared, why) {
+			shared = append(shared, why)
+		}
+		if nn.model.podsLocal(nn.Network.Mode) {
 			continue
 		}
 		dp := nn.model.Datapath(nn.Network.Mode, nn.node)
@@ -76,9 +83,6 @@ func ClusterAddressing(inv *cluster.Inventory, v *View) *Addressing {
 		}
 		if dp == DatapathCloudNetwork {
 			ofNodeNet = true
-		}
-		if why := nn.model.SharedSubnet(nn.node); why != "" && !slices.Contains(shared, why) {
-			shared = append(shared, why)
 		}
 	}
 	a.SharedSubnet = strings.Join(shared, "; ")

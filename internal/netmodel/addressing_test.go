@@ -89,6 +89,33 @@ func TestClusterAddressing(t *testing.T) {
 			},
 		},
 		{
+			name: "Azure CNI Overlay: a private pod CIDR, routed between the cluster's nodes only",
+			inv: cluster.Inventory{
+				Nodes: []cluster.Node{
+					{Name: "a", ProviderID: azure + "a", InternalIPs: ips("10.224.0.4"), PodCIDRs: pfx("10.244.0.0/24"), Labels: map[string]string{"kubernetes.azure.com/azure-cni-overlay": "true"}},
+				},
+				Evidence: cluster.Evidence{KubeProxy: &cluster.KubeProxyConfig{ClusterCIDR: "10.244.0.0/16"}},
+			},
+			want: []string{
+				"nodes 10.224.0.4/32 underlay (smallest prefix covering the InternalIPs of 1 node)",
+				"pods 10.244.0.0/16 cluster (kube-proxy clusterCIDR)",
+			},
+		},
+		{
+			name: "Flannel host-gw: routes on the nodes alone",
+			inv: cluster.Inventory{
+				Nodes: []cluster.Node{
+					{Name: "a", InternalIPs: ips("192.168.56.11"), PodCIDRs: pfx("10.244.0.0/24"), Annotations: map[string]string{annFlannelBackend: "host-gw"}},
+				},
+				Evidence: cluster.Evidence{Kubeadm: kubeadm},
+			},
+			want: []string{
+				"nodes 192.168.56.11/32 underlay (smallest prefix covering the InternalIPs of 1 node)",
+				"pods 10.244.0.0/16 cluster (kubeadm-config)",
+				"services 10.96.0.0/12 cluster (kubeadm-config)",
+			},
+		},
+		{
 			name: "dual-stack Flannel: one range per family, pods behind the tunnel",
 			inv: cluster.Inventory{
 				Nodes: []cluster.Node{

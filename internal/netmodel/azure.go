@@ -98,6 +98,11 @@ func (azureOverlayModel) marks(n *cluster.Node, _ *cluster.Evidence) string {
 	return ""
 }
 
+// podsLocal: Overlay pods take addresses of a private pod CIDR, not of the VNet; Azure routes them
+// between the cluster's nodes only and pod traffic leaves the cluster SNATed to the node's address,
+// so other clusters may reuse the pod CIDR (Microsoft's Azure CNI Overlay documentation).
+func (azureOverlayModel) podsLocal(string) bool { return true }
+
 func (azureOverlayModel) mode(*cluster.Node, *cluster.Evidence) (string, []string) {
 	return "overlay", nil
 }

@@ -43,6 +43,10 @@ func (flannelModel) Datapath(mode string, _ *cluster.Node) Datapath {
 	return DatapathUnknown
 }
 
+// podsLocal: host-gw's routes to the pod CIDRs live on the nodes of one L2 segment alone, and
+// flanneld masquerades pod traffic that leaves the cluster network.
+func (flannelModel) podsLocal(mode string) bool { return mode == "host-gw" }
+
 func (flannelModel) Encap(mode string, n *cluster.Node, v4 bool) *Encap {
 	switch mode {
 	case "vxlan":

@@ -67,6 +67,10 @@ type Model interface {
 	// hostAddresses are the addresses the model's agent gives the node itself besides its tunnel
 	// (cilium_host, the health endpoint).
 	hostAddresses(n *cluster.Node, ev *cluster.Evidence) []HostAddress
+	// podsLocal reports whether, in the mode, the pods' addresses stay inside the cluster even
+	// though the datapath routes them without a tunnel (the routes live on the nodes alone, or
+	// the cloud routes them between the cluster's nodes only): the networks around do not see them.
+	podsLocal(mode string) bool
 	// nodeSubnets are the node's subnets as the model's agent published them (an address with
 	// its prefix length), none when it publishes none.
 	nodeSubnets(n *cluster.Node) []netip.Prefix
@@ -182,6 +186,7 @@ func (base) Needs(*cluster.Node) cluster.Needs                            { retu
 func (base) HostLocal() bool                                              { return true }
 func (base) SharedSubnet(*cluster.Node) string                            { return "" }
 func (base) nodeSubnets(*cluster.Node) []netip.Prefix                     { return nil }
+func (base) podsLocal(string) bool                                        { return false }
 func (base) marks(*cluster.Node, *cluster.Evidence) string                { return "" }
 func (base) addressWarning(*cluster.Node) (string, string)                { return "", "" }
 func (base) hostAddresses(*cluster.Node, *cluster.Evidence) []HostAddress { return nil }
