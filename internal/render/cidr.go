@@ -16,14 +16,7 @@ import (
 func CIDRUsage(w io.Writer, u *report.CIDRUsage, o TableOptions) error {
 	p := o.Palette
 	var b strings.Builder
-	section := func(title string) {
-		if b.Len() > 0 {
-			b.WriteString("\n")
-		}
-		if !o.NoHeaders {
-			b.WriteString(p.Heading(title) + "\n")
-		}
-	}
+	section := sections(&b, o)
 	table := func(h []string, rows [][]string) {
 		_ = Table(&b, h, rows, o.NoHeaders)
 	}

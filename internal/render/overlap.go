@@ -23,14 +23,7 @@ var goalWords = map[overlap.Goal]string{
 func Overlap(w io.Writer, r *report.OverlapReport, o TableOptions) error {
 	p := o.Palette
 	var b strings.Builder
-	section := func(title string) {
-		if b.Len() > 0 {
-			b.WriteString("\n")
-		}
-		if !o.NoHeaders {
-			b.WriteString(p.Heading(title) + "\n")
-		}
-	}
+	section := sections(&b, o)
 	section("RANGES")
 	var rows [][]string
 	for _, x := range r.Ranges {

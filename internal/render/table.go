@@ -138,3 +138,16 @@ func thousands(n int64) string {
 
 // Thousands is thousands for callers outside the package (progress lines).
 func Thousands(n int64) string { return thousands(n) }
+
+// sections returns what starts a titled section in b: a blank line after the one before, and the
+// title unless o.NoHeaders.
+func sections(b *strings.Builder, o TableOptions) func(title string) {
+	return func(title string) {
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		if !o.NoHeaders {
+			b.WriteString(o.Palette.Heading(title) + "\n")
+		}
+	}
+}

@@ -5,6 +5,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -210,17 +211,7 @@ func TestFleet(t *testing.T) {
 			t.Errorf("overlaps (-want +got):\n%s", d)
 		}
 		// the ranges are the ones summary shows for each cluster
-		var s struct {
-			NodeNetwork struct {
-				InternalRanges []string `json:"internalRanges"`
-			} `json:"nodeNetwork"`
-			PodNetwork struct {
-				PodCIDRs []struct{ CIDR string } `json:"podCIDRs"`
-			} `json:"podNetwork"`
-			ClusterNetwork struct {
-				ServiceCIDRs []struct{ CIDR string } `json:"serviceCIDRs"`
-			} `json:"clusterNetwork"`
-		}
+		var s summaryRanges
 		f.aks.podnetJSON(t, &s, "summary")
 		var fromSummary []string
 		for _, c := range s.NodeNetwork.InternalRanges {
@@ -282,6 +273,19 @@ func TestFleet(t *testing.T) {
 	})
 }
 
+// summaryRanges are the ranges summary -o json states.
+type summaryRanges struct {
+	NodeNetwork struct {
+		InternalRanges []string `json:"internalRanges"`
+	} `json:"nodeNetwork"`
+	PodNetwork struct {
+		PodCIDRs []struct{ CIDR string } `json:"podCIDRs"`
+	} `json:"podNetwork"`
+	ClusterNetwork struct {
+		ServiceCIDRs []struct{ CIDR string } `json:"serviceCIDRs"`
+	} `json:"clusterNetwork"`
+}
+
 // overlapReport is overlap -o json, as far as the test reads it.
 type overlapReport struct {
 	Ranges []struct {
@@ -317,4 +321,110 @@ func (r overlapReport) rangesOf(owner string) []string {
 		}
 	}
 	return out
+}
+
+// overlapReach is how far each scenario's pod addresses reach, as its network model says:
+// "underlay" when the network the nodes are on routes them (a cloud route table, the VPC's own
+// addresses: "node-network"), "cluster" when they stay inside it (a tunnel, Azure CNI Overlay's
+// private CIDR, Flannel host-gw's routes on the nodes alone).
+var overlapReach = map[string]string{
+	"aks-kubenet":           "underlay",
+	"antrea-geneve":         "cluster",
+	"aws-prefix-delegation": "underlay node-network",
+	"aws-vpc-cni":           "underlay node-network",
+	"azure-cni":             "underlay node-network",
+	"azure-cni-overlay":     "cluster",
+	"calico-ipip":           "cluster",
+	"calico-vxlan":          "cluster",
+	"cilium-cluster-pool":   "cluster",
+	"cilium-vxlan":          "cluster",
+	"exhausted":             "cluster",
+	"flannel-vxlan":         "cluster",
+}
+
+// TestOverlapOnEveryScenario: on every scenario, overlap's ranges of one cluster are the ones
+// summary and nodes state (pod and Service CIDRs, every node address inside a node range), each
+// pod range reaches as its model says, and no scenario's own ranges collide.
+func TestOverlapOnEveryScenario(t *testing.T) {
+	for _, scenario := range scenarioNames() {
+		t.Run(scenario, func(t *testing.T) {
+			want, ok := overlapReach[scenario]
+			if !ok {
+				t.Fatalf("scenario %s: say how far its pods reach in overlapReach", scenario)
+			}
+			c := clusterFor(t, scenario)
+			r := c.podnet(t, "overlap", "-o", "json")
+			if r.code != 0 {
+				t.Errorf("exit %d, want 0 (a scenario's own ranges do not collide)\n%s\n%s", r.code, r.stderr, r.stdout)
+			}
+			var rep struct {
+				Ranges []struct {
+					Owner, Role, CIDR, Reach string
+					OfNodeNetwork            bool `json:"ofNodeNetwork"`
+				} `json:"ranges"`
+				Overlaps []json.RawMessage `json:"overlaps"`
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+				t.Fatalf("%v\n%s", err, r.stdout)
+			}
+			var s summaryRanges
+			c.podnetJSON(t, &s, "summary")
+			var nodes struct {
+				Nodes []struct {
+					Name        string   `json:"name"`
+					InternalIPs []string `json:"internalIPs"`
+				} `json:"nodes"`
+			}
+			c.podnetJSON(t, &nodes, "nodes")
+
+			got := map[string][]netip.Prefix{}
+			for _, x := range rep.Ranges {
+				if x.Owner != c.name {
+					t.Errorf("range of %q, want the current context %q", x.Owner, c.name)
+				}
+				got[x.Role] = append(got[x.Role], netip.MustParsePrefix(x.CIDR))
+				if x.Role == "pods" {
+					reach := x.Reach
+					if x.OfNodeNetwork {
+						reach += " node-network"
+					}
+					if reach != want {
+						t.Errorf("pods %s reach %q, want %q", x.CIDR, reach, want)
+					}
+				}
+			}
+			var wantPods, wantServices []string
+			for _, p := range s.PodNetwork.PodCIDRs {
+				wantPods = append(wantPods, netip.MustParsePrefix(p.CIDR).Masked().String())
+			}
+			for _, p := range s.ClusterNetwork.ServiceCIDRs {
+				wantServices = append(wantServices, netip.MustParsePrefix(p.CIDR).Masked().String())
+			}
+			str := func(ps []netip.Prefix) []string {
+				var out []string
+				for _, p := range ps {
+					out = append(out, p.String())
+				}
+				return out
+			}
+			if len(wantPods) > 0 || !strings.Contains(want, "node-network") {
+				if d := cmp.Diff(wantPods, str(got["pods"])); d != "" {
+					t.Errorf("pod ranges against summary's pod CIDRs (-summary +overlap):\n%s", d)
+				}
+			} else if len(got["pods"]) == 0 {
+				t.Errorf("pods of the node network, and no range covering them")
+			}
+			if d := cmp.Diff(wantServices, str(got["services"])); d != "" {
+				t.Errorf("Service ranges against summary's (-summary +overlap):\n%s", d)
+			}
+			for _, n := range nodes.Nodes {
+				for _, ip := range n.InternalIPs {
+					a := netip.MustParseAddr(ip)
+					if !slices.ContainsFunc(got["nodes"], func(p netip.Prefix) bool { return p.Contains(a) }) {
+						t.Errorf("node %s's address %s is in no node range %v", n.Name, ip, got["nodes"])
+					}
+				}
+			}
+		})
+	}
 }
