@@ -58,6 +58,10 @@ func fleetFactory(clusters map[string][]runtime.Object) ClientFactory {
 			kube.PrependReactor("*", "*", func(k8stesting.Action) (bool, runtime.Object, error) {
 				return true, nil, &url.Error{Op: "Get", URL: "https://down.example:6443/api/v1/nodes", Err: syscall.ECONNREFUSED}
 			})
+		case "expired":
+			kube.PrependReactor("*", "*", func(k8stesting.Action) (bool, runtime.Object, error) {
+				return true, nil, apierrors.NewUnauthorized("Unauthorized")
+			})
 		case "locked":
 			kube.PrependReactor("*", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
 				return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: a.GetResource().Resource}, "", nil)
@@ -104,7 +108,7 @@ prod      node-3   NotReady   192.168.56.13   -             -               vxla
 }
 
 func TestFleetExitCodes(t *testing.T) {
-	kc := fleetKubeconfig(t, "a", "b", "down", "locked")
+	kc := fleetKubeconfig(t, "a", "b", "down", "locked", "expired")
 	ok := append(flannelCluster(), dnsObjects(true)...)
 	clusters := map[string][]runtime.Object{"a": ok, "b": ok}
 	for _, tc := range []struct {
@@ -116,8 +120,9 @@ func TestFleetExitCodes(t *testing.T) {
 		{"all answer", []string{"summary", "--contexts", "a,b"}, 0, ""},
 		{"one without cluster DNS", []string{"summary", "--contexts", "a,down"}, 4, "context down is unreachable"},
 		{"a finding wins over a cluster down", []string{"cidr-usage", "--contexts", "a,down", "--fail-at", "1"}, 2, "context a: utilisation"},
+		{"expired credentials", []string{"cidr-usage", "--contexts", "a,expired"}, 4, "context expired is unauthorized"},
 		{"none answers", []string{"cidr-usage", "--contexts", "down,locked"}, 1, "no cluster answered: context down is unreachable, context locked is forbidden"},
-		{"a context not in the kubeconfig", []string{"nodes", "--contexts", "a,nope"}, 1, `context "nope" is not in the kubeconfig: use one of a, b, down, locked`},
+		{"a context not in the kubeconfig", []string{"nodes", "--contexts", "a,nope"}, 1, `context "nope" is not in the kubeconfig: use one of a, b, down, expired, locked`},
 		{"--context beside --contexts", []string{"nodes", "--contexts", "a", "--context", "b"}, 1, "--context cannot be combined with --contexts"},
 		{"both ways of naming", []string{"summary", "--contexts", "a", "--all-contexts"}, 1, "--contexts and --all-contexts both given"},
 		{"parallel zero", []string{"cidr-usage", "--all-contexts", "--parallel", "0"}, 1, "--parallel must be at least 1"},

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -29,6 +30,15 @@ func newFleet(t *testing.T) *fleet {
 	f := &fleet{aks: clusterFor(t, "aks-kubenet"), calico: clusterFor(t, "calico-vxlan")}
 	f.aks2 = ownCluster(t, "e2e-fleet-aks2", "aks-kubenet")
 	f.gone = freeAddr(t) // nothing listens there
+	own, err := os.ReadFile(f.aks.kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := regexp.MustCompile(`server: (\S+)`).FindSubmatch(own)
+	if server == nil {
+		t.Fatalf("no server in %s", f.aks.kubeconfig)
+	}
+	// gone: nothing listens; expired: the aks cluster's server, with a token it does not know
 	gone := filepath.Join(t.TempDir(), "gone.kubeconfig")
 	kc := fmt.Sprintf(`apiVersion: v1
 kind: Config
@@ -37,14 +47,23 @@ clusters:
   cluster:
     server: https://%s
     insecure-skip-tls-verify: true
+- name: expired
+  cluster:
+    server: %s
+    insecure-skip-tls-verify: true
 users:
 - name: gone
   user:
     token: nobody
+- name: expired
+  user:
+    token: expired-long-ago
 contexts:
 - name: gone
   context: {cluster: gone, user: gone}
-`, f.gone)
+- name: expired
+  context: {cluster: expired, user: expired}
+`, f.gone, server[1])
 	if err := os.WriteFile(gone, []byte(kc), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -168,6 +187,11 @@ func TestFleet(t *testing.T) {
 				t.Errorf("%s: context %s: %+v", cmd, viewer, m)
 			}
 		}
+		// credentials the server refuses: one line for the context, the others answer
+		got, _, r := f.members(t, "summary", "--contexts", f.aks.name+",expired")
+		if m := got["expired"]; r.code != 4 || m.Status != "unauthorized" || !strings.Contains(m.Error, "rejected the credentials (401 Unauthorized)") || got[f.aks.name].Status != "ok" {
+			t.Errorf("expired credentials: exit %d, %+v\n%s", r.code, got, r.stderr)
+		}
 	})
 
 	t.Run("all contexts; none answering", func(t *testing.T) {
@@ -179,7 +203,7 @@ func TestFleet(t *testing.T) {
 		for _, n := range names {
 			want = append(want, n, n+"-admin-token", n+"-viewer")
 		}
-		want = append(want, "gone")
+		want = append(want, "expired", "gone")
 		slices.Sort(want)
 		if d := cmp.Diff(want, order); d != "" {
 			t.Errorf("--all-contexts (-want +got):\n%s", d)
