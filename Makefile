@@ -85,6 +85,7 @@ test: deps fmt-check vet tidy-check unit e2e krew-test ## everything CI runs
 bench: build cluster-bins ## benchmark `nodes` against kubectl and a raw paged LIST on a synthetic cluster, then the exporter's sync, RSS and CPU under churn
 	@hack/bench.sh
 	@hack/bench-exporter.sh
+	@hack/bench-fleet.sh
 
 .PHONY: help
 help:

@@ -8,6 +8,7 @@
 //	bench compare --results F                                         how the cost grows between sizes
 //	bench exporter --kubeconfig K --plugin BIN --pods P               the exporter's sync, RSS and CPU under churn
 //	bench churn   --kubeconfig K [--rate R --duration D]              pod changes at R a second for D (then removed)
+//	bench delay-proxy --listen A --backend B --rtt D                  a TCP proxy adding a round trip of D, not a bandwidth cap
 //
 // It lives in its own module so that the etcd client never reaches the plugin's go.sum.
 package main
@@ -21,7 +22,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench load|floor|measure|compare|exporter|churn [flags]")
+		fmt.Fprintln(os.Stderr, "usage: bench load|floor|measure|compare|exporter|churn|delay-proxy [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -38,6 +39,9 @@ func main() {
 	duration := fs.Duration("duration", time.Minute, "how long the pods change (exporter, churn)")
 	idle := fs.Duration("idle", 20*time.Second, "how long the exporter idles after its sync before its steady RSS is read (exporter)")
 	logDir := fs.String("log-dir", "", "directory for the exporters' logs (exporter; default: the temporary directory)")
+	listen := fs.String("listen", "127.0.0.1:0", "address to listen on; its port is printed (delay-proxy)")
+	backend := fs.String("backend", "", "address connections are forwarded to (delay-proxy)")
+	rtt := fs.Duration("rtt", 40*time.Millisecond, "round trip added: rtt/2 each way (delay-proxy)")
 	_ = fs.Parse(os.Args[2:])
 	var err error
 	switch os.Args[1] {
@@ -54,6 +58,8 @@ func main() {
 			rate: *rate, churn: *duration, idle: *idle})
 	case "churn":
 		err = churnAlone(*kubeconfig, *rate, *duration)
+	case "delay-proxy":
+		err = delayProxy(*listen, *backend, *rtt)
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}
