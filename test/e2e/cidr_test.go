@@ -122,7 +122,7 @@ func TestCIDRUsageExhausted(t *testing.T) {
 	for _, want := range []string{
 		"warning: node worker-5 has no pod CIDR: its pods cannot get an address (event CIDRNotAvailable: \"Node worker-5 status is now: CIDRNotAvailable\")",
 		"warning: cluster CIDR 10.244.0.0/22: 4 of 4 /24 node CIDRs allocated (100%), 0 more nodes can join; 2 node(s) already have none: the cluster CIDR is exhausted",
-		"error: utilisation 100% is at or past --fail-at 90%",
+		"error: utilisation 100% (node worker-5 without a pod CIDR) is at or past --fail-at 90%",
 	} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
