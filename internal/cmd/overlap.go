@@ -181,6 +181,11 @@ func (o *OverlapOptions) Run(cmd *cobra.Command) error {
 			render.Notes(o.Streams.ErrOut, []string{fmt.Sprintf("context %s: could not read %s: its ranges may be missing some", m.Context, strings.Join(m.Unread, "; "))}, errPal)
 		}
 	}
+	for _, x := range r.Overlaps {
+		if x.Kind == overlap.InClusterLatent {
+			render.Warnings(o.Streams.ErrOut, []report.Warning{{Kind: string(x.Kind), Message: x.Why}}, errPal)
+		}
+	}
 	var err error
 	if o.printer != nil {
 		err = o.printer.Print(o.Streams.Out, render.Printable{Report: r, Kind: "overlap", Items: r.Overlaps, NameField: "kind"})

@@ -50,6 +50,9 @@ type Addressing struct {
 	// NodeAddresses are the nodes' InternalIPs: the same address in two clusters says they sit in
 	// two networks whose address spaces overlap.
 	NodeAddresses []netip.Addr `json:"-"`
+	// NodeCIDRs are the pod CIDRs (or IPAM blocks) the nodes hold: a pod range overlapping another
+	// range collides only where one of them lies, until the IPAM hands one out there.
+	NodeCIDRs []netip.Prefix `json:"-"`
 	// SharedSubnet, when set, is why two clusters of this model may not share a node subnet.
 	SharedSubnet string `json:"-"`
 }
@@ -68,6 +71,7 @@ func ClusterAddressing(inv *cluster.Inventory, v *View) *Addressing {
 	var shared []string
 	for i := range v.Nodes {
 		nn := &v.Nodes[i]
+		a.NodeCIDRs = append(a.NodeCIDRs, nn.PodCIDRs...)
 		if nn.Network.Model != v.Cluster.Model || nn.node == nil {
 			continue
 		}

@@ -42,8 +42,11 @@ type Kind string
 
 // Kinds of overlap.
 const (
-	// InCluster: two ranges of one cluster share addresses.
+	// InCluster: two ranges of one cluster share addresses, and the pods use some of them.
 	InCluster Kind = "InCluster"
+	// InClusterLatent: a cluster's pod range (a pool the IPAM hands out node CIDRs or blocks from)
+	// holds another of its ranges, but no node holds a CIDR there yet: it collides once one does.
+	InClusterLatent Kind = "InClusterLatent"
 	// SharedSubnet: two clusters of a model that forbids it have their nodes in one subnet.
 	SharedSubnet Kind = "SharedSubnet"
 	// SameNodeAddress: one address is a node of two clusters, which therefore sit in two networks
@@ -236,16 +239,49 @@ func (c checker) inCluster(a, b Range) (Kind, Goal, string, bool) {
 	if a.Role == netmodel.RolePods && b.Role == netmodel.RoleNodes {
 		a, b = b, a
 	}
-	switch {
-	case a.Role == netmodel.RoleNodes && b.Role == netmodel.RolePods:
-		if b.OfNodeNetwork {
-			return "", "", "", false
-		}
-		return InCluster, GoalCluster, fmt.Sprintf("cluster %s's pod range and its node addresses share addresses: the nodes route the shared addresses to pods, so nodes there are unreachable from pods; give the pods a range outside the node network", a.Owner), true
-	case a.Role == netmodel.RoleNodes:
+	if a.Role == netmodel.RoleNodes && b.OfNodeNetwork {
+		return "", "", "", false
+	}
+	if a.Role == netmodel.RoleNodes && b.Role == netmodel.RoleServices {
 		return InCluster, GoalCluster, fmt.Sprintf("cluster %s's Service CIDR and its node addresses share addresses: the service proxy can take packets meant for nodes there; give Services a range outside the node network", a.Owner), true
 	}
-	return InCluster, GoalCluster, fmt.Sprintf("cluster %s's Service CIDR and its pod range share addresses: ClusterIPs and pod addresses collide; the two ranges must be disjoint", a.Owner), true
+	// a pod range (a; b when a is nodes) collides where the IPAM has handed out addresses: where a
+	// node pod CIDR lies
+	pods, other := a, b
+	if a.Role == netmodel.RoleNodes {
+		pods, other = b, a
+	}
+	shared, _, _ := Compare(a.CIDR, b.CIDR)
+	var used []string
+	for _, n := range c.clusters[a.Owner].NodeCIDRs {
+		if n.Overlaps(shared) {
+			used = append(used, n.String())
+		}
+	}
+	if len(used) == 0 {
+		return InClusterLatent, "", fmt.Sprintf("cluster %s's pod range %s holds its %s %s, but no node holds a pod CIDR there yet: they collide once the IPAM hands one out there; narrow the pod range, or move the other",
+			a.Owner, pods.CIDR, rangeNoun(other.Role), other.CIDR), true
+	}
+	if len(used) > 3 {
+		used = append(used[:3], fmt.Sprintf("and %d more", len(used)-3))
+	}
+	inUse := " (node pod CIDRs there: " + strings.Join(used, ", ") + ")"
+	switch {
+	case a.Role == netmodel.RoleNodes && b.Role == netmodel.RolePods:
+		return InCluster, GoalCluster, fmt.Sprintf("cluster %s's pod range and its node addresses share addresses: the nodes route the shared addresses to pods, so nodes there are unreachable from pods%s; give the pods a range outside the node network", a.Owner, inUse), true
+	}
+	return InCluster, GoalCluster, fmt.Sprintf("cluster %s's Service CIDR and its pod range share addresses: ClusterIPs and pod addresses collide%s; the two ranges must be disjoint", a.Owner, inUse), true
+}
+
+// rangeNoun is how a sentence names a range of the role.
+func rangeNoun(r netmodel.RangeRole) string {
+	switch r {
+	case netmodel.RoleNodes:
+		return "node addresses"
+	case netmodel.RoleServices:
+		return "Service CIDR (ClusterIPs)"
+	}
+	return string(r)
 }
 
 // withNetwork: a network given with --network (n) and a cluster's range (r).

@@ -12,7 +12,8 @@ import (
 )
 
 // cl builds a cluster from "role CIDR" pairs: nodes, pods (behind a tunnel), routed-pods,
-// vpc-pods (the node network's addresses) and services; addrs are its node addresses.
+// vpc-pods (the node network's addresses), services, and node-cidr (a pod CIDR a node holds);
+// addrs are its node addresses.
 func cl(name string, shared string, addrs []string, ranges ...string) Cluster {
 	a := &netmodel.Addressing{SharedSubnet: shared}
 	for _, ad := range addrs {
@@ -20,6 +21,10 @@ func cl(name string, shared string, addrs []string, ranges ...string) Cluster {
 	}
 	for _, r := range ranges {
 		role, cidr, _ := strings.Cut(r, " ")
+		if role == "node-cidr" {
+			a.NodeCIDRs = append(a.NodeCIDRs, netip.MustParsePrefix(cidr))
+			continue
+		}
 		cr := netmodel.ClusterRange{CIDR: netip.MustParsePrefix(cidr), Reach: netmodel.ReachCluster}
 		switch role {
 		case "nodes":
@@ -118,12 +123,26 @@ func TestCheck(t *testing.T) {
 		{
 			name: "a cluster's own ranges colliding",
 			clusters: []Cluster{
-				cl("a", "", nil, "nodes 10.0.0.0/24", "pods 10.0.0.0/16", "services 10.0.128.0/17"),
+				cl("a", "", nil, "nodes 10.0.0.0/24", "pods 10.0.0.0/16", "services 10.0.128.0/17", "node-cidr 10.0.0.0/24", "node-cidr 10.0.200.0/24"),
 			},
 			want: []string{
 				"a nodes 10.0.0.0/24 ~ a pods 10.0.0.0/16: 10.0.0.0/24 within InCluster cluster",
 				"a pods 10.0.0.0/16 ~ a services 10.0.128.0/17: 10.0.128.0/17 contains InCluster cluster",
 			},
+		},
+		{
+			name: "a pool holding the Service CIDR, no node CIDR there yet: latent (Cilium's defaults)",
+			clusters: []Cluster{
+				cl("cil", "", nil, "nodes 172.18.0.8/29", "pods 10.0.0.0/8", "services 10.96.0.0/12", "node-cidr 10.0.1.0/24", "node-cidr 10.0.2.0/24"),
+			},
+			want: []string{"cil pods 10.0.0.0/8 ~ cil services 10.96.0.0/12: 10.96.0.0/12 contains InClusterLatent "},
+		},
+		{
+			name: "the same pool once a node CIDR lies in the Service CIDR",
+			clusters: []Cluster{
+				cl("cil", "", nil, "pods 10.0.0.0/8", "services 10.96.0.0/12", "node-cidr 10.96.0.0/24"),
+			},
+			want: []string{"cil pods 10.0.0.0/8 ~ cil services 10.96.0.0/12: 10.96.0.0/12 contains InCluster cluster"},
 		},
 		{
 			name: "pods of the VPC: in the node network by design, unique across clusters only as the VPCs are",
@@ -160,7 +179,7 @@ func TestCheck(t *testing.T) {
 			want: []string{
 				"bgp pods 10.8.0.0/16 ~ vx pods 10.8.0.0/14: 10.8.0.0/16 within Shadowed peering",
 				"bgp pods 10.8.0.0/16 ~ vx services 10.8.128.0/20: 10.8.128.0/20 contains Shadowed peering",
-				"vx pods 10.8.0.0/14 ~ vx services 10.8.128.0/20: 10.8.128.0/20 contains InCluster cluster",
+				"vx pods 10.8.0.0/14 ~ vx services 10.8.128.0/20: 10.8.128.0/20 contains InClusterLatent ",
 			},
 		},
 		{
