@@ -9,10 +9,19 @@ bench_cluster() {
   kc=$(hack/cluster up --name "$name" --bare --service-cidr 10.0.0.0/16 2>/dev/null | tail -n 1)
   etcd_port=$(sed -n 's/^ETCD_PORT=//p' "$PODNET_CLUSTER_STATE/$name/cluster.env")
   bin/podnet-bench load --kubeconfig "$kc" --etcd "http://127.0.0.1:$etcd_port" --nodes "$nodes" --pods "$pods" >&2
+  # every pod served, twice in a row: while the API server's cache fills, a read may count all the
+  # pods (from etcd) and the next fewer (from the cache)
+  local ok=0
   for _ in $(seq 1 600); do
     seen=$("$bin/kubectl" --kubeconfig "$kc" get --raw '/api/v1/pods?limit=1' | sed -n 's/.*"remainingItemCount":\([0-9]*\).*/\1/p')
-    [ "${seen:-0}" -ge $((pods - 1)) ] && break
+    if [ "${seen:-0}" -ge $((pods - 1)) ]; then
+      ok=$((ok + 1))
+      [ "$ok" -ge 2 ] && break
+    else
+      ok=0
+    fi
     sleep 1
   done
+  [ "$ok" -ge 2 ] || { echo "bench: $name serves $((${seen:-0} + 1)) pods of $pods after 600 s" >&2; return 1; }
   echo "$kc"
 }
