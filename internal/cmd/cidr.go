@@ -2,8 +2,10 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -194,11 +196,20 @@ func (o *CIDRUsageOptions) runFleet(cmd *cobra.Command) error {
 			return nil, nil, err
 		}
 		u := report.BuildCIDRUsage(inv, netmodel.Resolve(inv), inv.ClusterIPs, cfg)
-		if err := report.CheckPlanMask(u, o.PlanMask); err != nil {
-			return nil, nil, err
-		}
 		return u, append(inv.Gaps(), inv.ClusterIPs.Unknown...), nil
 	})
+	// a --node-cidr-mask a cluster cannot take is the user's input, not the cluster failing
+	var bad []string
+	for _, m := range f.Clusters {
+		if m.Status.Answered() {
+			if err := report.CheckPlanMask(m.Report, o.PlanMask); err != nil {
+				bad = append(bad, "context "+m.Context+": "+err.Error())
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return errors.New(strings.Join(bad, "; "))
+	}
 	errPal := render.NewPalette(o.Streams.ErrOut, o.Color)
 	render.FleetNotes(o.Streams.ErrOut, f, func(u *report.CIDRUsage) ([]string, []report.Warning) { return u.Notes, u.Warnings }, errPal)
 	render.FleetErrors(o.Streams.ErrOut, f, errPal)

@@ -74,10 +74,12 @@ func (f *FleetOptions) validateFleet(flags *genericclioptions.ConfigFlags) error
 		set  bool
 	}{
 		{"--context", set(flags.Context)}, {"--cluster", set(flags.ClusterName)}, {"--user", set(flags.AuthInfoName)},
-		{"--server", set(flags.APIServer)}, {"--token", set(flags.BearerToken)},
+		{"--server", set(flags.APIServer)}, {"--tls-server-name", set(flags.TLSServerName)}, {"--certificate-authority", set(flags.CAFile)},
+		{"--token", set(flags.BearerToken)}, {"--client-certificate", set(flags.CertFile)}, {"--client-key", set(flags.KeyFile)},
+		{"--username", set(flags.Username)}, {"--password", set(flags.Password)},
 	} {
 		if g.set {
-			return fmt.Errorf("%s cannot be combined with --contexts or --all-contexts: each context brings its own cluster, server and user; drop %s", g.name, g.name)
+			return fmt.Errorf("%s cannot be combined with --contexts or --all-contexts: each context brings its own cluster, server and credentials; drop %s", g.name, g.name)
 		}
 	}
 	return nil

@@ -124,6 +124,7 @@ func TestFleetExitCodes(t *testing.T) {
 		{"none answers", []string{"cidr-usage", "--contexts", "down,locked"}, 1, "no cluster answered: context down is unreachable, context locked is forbidden"},
 		{"a context not in the kubeconfig", []string{"nodes", "--contexts", "a,nope"}, 1, `context "nope" is not in the kubeconfig: use one of a, b, down, expired, locked`},
 		{"--context beside --contexts", []string{"nodes", "--contexts", "a", "--context", "b"}, 1, "--context cannot be combined with --contexts"},
+		{"a CA file for every context", []string{"nodes", "--all-contexts", "--certificate-authority", "/tmp/ca.crt"}, 1, "--certificate-authority cannot be combined with --contexts"},
 		{"both ways of naming", []string{"summary", "--contexts", "a", "--all-contexts"}, 1, "--contexts and --all-contexts both given"},
 		{"parallel zero", []string{"cidr-usage", "--all-contexts", "--parallel", "0"}, 1, "--parallel must be at least 1"},
 		{"prometheus for many", []string{"cidr-usage", "--all-contexts", "-o", "prometheus"}, 1, "-o prometheus writes one cluster's gauges"},

@@ -29,6 +29,8 @@ type OverlapOptions struct {
 	networks []report.OverlapNetwork
 	goal     overlap.Goal
 	printer  render.Printer
+	// notes are said on stderr before the answer (contexts of one cluster read once)
+	notes []string
 }
 
 // NewCmdOverlap builds `kubectl podnet overlap`.
@@ -152,6 +154,18 @@ func (o *OverlapOptions) Complete() error {
 		}
 		o.members = []fleetMember{{context: name, clients: c}}
 	}
+	// two contexts of one cluster (another user, say) would compare the cluster with itself
+	var kept []fleetMember
+	for _, m := range o.members {
+		if i := slices.IndexFunc(kept, func(k fleetMember) bool {
+			return m.clients != nil && k.clients != nil && m.clients.Server != "" && k.clients.Server == m.clients.Server
+		}); i >= 0 {
+			o.notes = append(o.notes, fmt.Sprintf("context %s is the cluster of context %s (server %s): its ranges are read once, as %s", m.context, kept[i].context, m.clients.Server, kept[i].context))
+			continue
+		}
+		kept = append(kept, m)
+	}
+	o.members = kept
 	for _, n := range o.networks {
 		if slices.ContainsFunc(o.members, func(m fleetMember) bool { return m.context == n.Name }) {
 			return fmt.Errorf("--network %s=%s: %q is also a context: give the network another name", n.CIDR, n.Name, n.Name)
@@ -167,14 +181,12 @@ func (o *OverlapOptions) Run(cmd *cobra.Command) error {
 		if err != nil {
 			return nil, nil, err
 		}
-		var gaps []string
-		if inv.NodesUnknown {
-			gaps = append(gaps, "nodes (their subnets are not among the ranges)")
-		}
-		return netmodel.ClusterAddressing(inv, netmodel.Resolve(inv)), append(gaps, inv.Gaps()...), nil
+		a := netmodel.ClusterAddressing(inv, netmodel.Resolve(inv))
+		return a, append(inv.Gaps(), a.Unknown...), nil
 	})
 	r := report.BuildOverlap(f.Clusters, o.networks, o.goal)
 	errPal := render.NewPalette(o.Streams.ErrOut, o.Color)
+	render.Notes(o.Streams.ErrOut, o.notes, errPal)
 	render.FleetErrors(o.Streams.ErrOut, f, errPal)
 	for _, m := range f.Clusters {
 		if m.Status == report.StatusIncomplete {
@@ -205,7 +217,7 @@ func (o *OverlapOptions) Run(cmd *cobra.Command) error {
 		for _, n := range v.BrokenBy {
 			nums = append(nums, strconv.Itoa(n))
 		}
-		what := "the clusters' own ranges collide"
+		what := "a cluster is broken (its own ranges collide, or AKS kubenet clusters share a subnet)"
 		if o.goal != "" {
 			what = string(o.goal) + " is broken"
 		}

@@ -24,11 +24,15 @@ type Reach string
 
 // Reaches.
 const (
-	// ReachUnderlay: the network the nodes are on carries the addresses (node addresses; pods
-	// routed natively, by BGP, host-gw, a cloud route table or as the VPC's own addresses).
+	// ReachUnderlay: the network the nodes are on carries the addresses, and networks joined to it
+	// see them (node addresses; pods as the VPC/VNet's own addresses, or routed natively, by BGP).
 	ReachUnderlay Reach = "underlay"
-	// ReachCluster: the addresses live only inside the cluster: pods behind a tunnel (they leave
-	// through their node's address) and ClusterIPs (the service proxy's).
+	// ReachNetwork: the cluster's own network routes the addresses to the cluster (a cloud route
+	// table with a route per node pod CIDR), but joined networks are not told of them, and they
+	// leave the network through their node's address.
+	ReachNetwork Reach = "network"
+	// ReachCluster: the addresses live only inside the cluster: pods behind a tunnel or routed by
+	// the nodes alone (they leave through their node's address) and ClusterIPs (the service proxy's).
 	ReachCluster Reach = "cluster"
 )
 
@@ -50,11 +54,14 @@ type Addressing struct {
 	// NodeAddresses are the nodes' InternalIPs: the same address in two clusters says they sit in
 	// two networks whose address spaces overlap.
 	NodeAddresses []netip.Addr `json:"-"`
-	// NodeCIDRs are the pod CIDRs (or IPAM blocks) the nodes hold: a pod range overlapping another
-	// range collides only where one of them lies, until the IPAM hands one out there.
-	NodeCIDRs []netip.Prefix `json:"-"`
+	// InUse are the pod addresses handed out: the pod CIDRs (or IPAM blocks) the nodes hold, and
+	// the pod IPs where pods take the node network's addresses. A pod range overlapping another
+	// collides only where they lie, until the IPAM hands out addresses there.
+	InUse []netip.Prefix `json:"-"`
 	// SharedSubnet, when set, is why two clusters of this model may not share a node subnet.
 	SharedSubnet string `json:"-"`
+	// Unknown are the ranges that could not be known: the answer is incomplete without them.
+	Unknown []string `json:"unknown,omitempty"`
 }
 
 // ClusterAddressing gathers the cluster's ranges: the node subnets (those the model's agent
@@ -71,7 +78,7 @@ func ClusterAddressing(inv *cluster.Inventory, v *View) *Addressing {
 	var shared []string
 	for i := range v.Nodes {
 		nn := &v.Nodes[i]
-		a.NodeCIDRs = append(a.NodeCIDRs, nn.PodCIDRs...)
+		a.InUse = append(a.InUse, nn.PodCIDRs...)
 		if nn.Network.Model != v.Cluster.Model || nn.node == nil {
 			continue
 		}
@@ -81,53 +88,50 @@ func ClusterAddressing(inv *cluster.Inventory, v *View) *Addressing {
 		if nn.model.podsLocal(nn.Network.Mode) {
 			continue
 		}
-		dp := nn.model.Datapath(nn.Network.Mode, nn.node)
-		if dp.PodsOnUnderlay() {
+		switch dp := nn.model.Datapath(nn.Network.Mode, nn.node); {
+		case dp == DatapathCloudRouteTable && podReach == ReachCluster:
+			podReach = ReachNetwork
+		case dp.PodsOnUnderlay() && dp != DatapathCloudRouteTable:
 			podReach = ReachUnderlay
-		}
-		if dp == DatapathCloudNetwork {
-			ofNodeNet = true
+			ofNodeNet = ofNodeNet || dp == DatapathCloudNetwork
 		}
 	}
 	a.SharedSubnet = strings.Join(shared, "; ")
 
-	// node subnets: published with their prefix, else the covering prefix of the InternalIPs
+	// node subnets: published with their prefix, else the ranges the InternalIPs fall in
 	var known []netip.Prefix
-	knownNodes := map[netip.Prefix]int{}
-	var loose []netip.Prefix
-	looseNodes := 0
 	for i := range inv.Nodes {
 		n := &inv.Nodes[i]
 		a.NodeAddresses = append(a.NodeAddresses, n.InternalIPs...)
-		subnets := lookup(modelOf(v, n.Name, m)).nodeSubnets(n)
-		for _, s := range subnets {
+		for _, s := range lookup(modelOf(v, n.Name, m)).nodeSubnets(n) {
 			if !slices.Contains(known, s) {
 				known = append(known, s)
 			}
-			knownNodes[s]++
 		}
-		counted := false
-		for _, ip := range n.InternalIPs {
-			if slices.ContainsFunc(subnets, func(s netip.Prefix) bool { return s.Contains(ip) }) {
-				continue
-			}
-			loose = append(loose, netip.PrefixFrom(ip, ip.BitLen()))
-			if !counted {
-				looseNodes++
-				counted = true
+	}
+	var loose []netip.Addr
+	for _, ip := range a.NodeAddresses {
+		if !slices.ContainsFunc(known, func(s netip.Prefix) bool { return s.Contains(ip) }) {
+			loose = append(loose, ip)
+		}
+	}
+	// nodesIn counts the nodes with an InternalIP in p
+	nodesIn := func(p netip.Prefix) string {
+		n := 0
+		for i := range inv.Nodes {
+			if slices.ContainsFunc(inv.Nodes[i].InternalIPs, p.Contains) {
+				n++
 			}
 		}
+		return fmt.Sprintf("%d %s", n, plural(n, "node", "nodes"))
 	}
 	for _, s := range known {
 		a.Ranges = append(a.Ranges, ClusterRange{Role: RoleNodes, CIDR: s, Reach: ReachUnderlay,
-			Source: fmt.Sprintf("node subnet published by %s (%d %s)", m.Agent(), knownNodes[s], plural(knownNodes[s], "node", "nodes"))})
+			Source: fmt.Sprintf("node subnet published by %s (%s)", m.Agent(), nodesIn(s))})
 	}
-	for _, p := range CoveringPrefixes(loose) {
-		if slices.ContainsFunc(known, func(s netip.Prefix) bool { return s.Contains(p.Addr()) && s.Bits() <= p.Bits() }) {
-			continue
-		}
+	for _, p := range AddressRanges(loose) {
 		a.Ranges = append(a.Ranges, ClusterRange{Role: RoleNodes, CIDR: p, Reach: ReachUnderlay,
-			Source: fmt.Sprintf("smallest prefix covering the InternalIPs of %d %s", looseNodes, plural(looseNodes, "node", "nodes"))})
+			Source: fmt.Sprintf("smallest prefix covering the InternalIPs in it (%s)", nodesIn(p))})
 	}
 
 	pods := ClusterPodCIDRs(&inv.Evidence, v)
@@ -139,19 +143,26 @@ func ClusterAddressing(inv *cluster.Inventory, v *View) *Addressing {
 		a.Ranges = append(a.Ranges, ClusterRange{Role: RolePods, CIDR: p.Masked(), Source: r.Source, Reach: podReach, OfNodeNetwork: ofNodeNet})
 	}
 	if len(pods) == 0 && ofNodeNet {
-		var ips []netip.Prefix
+		var ips []netip.Addr
 		for i := range inv.Pods {
 			if p := &inv.Pods[i]; p.HoldsIP() {
-				for _, ip := range p.IPs {
-					ips = append(ips, netip.PrefixFrom(ip, ip.BitLen()))
-				}
+				ips = append(ips, p.IPs...)
 			}
 		}
-		for _, p := range CoveringPrefixes(ips) {
-			a.Ranges = append(a.Ranges, ClusterRange{Role: RolePods, CIDR: p, Source: "smallest prefix covering the pod IPs (the node network's addresses)", Reach: podReach, OfNodeNetwork: true})
+		for _, ip := range ips {
+			a.InUse = append(a.InUse, netip.PrefixFrom(ip, ip.BitLen()))
+		}
+		for _, p := range AddressRanges(ips) {
+			a.Ranges = append(a.Ranges, ClusterRange{Role: RolePods, CIDR: p, Source: "smallest prefix covering the pod IPs in it (the node network's addresses)", Reach: podReach, OfNodeNetwork: true})
 		}
 	}
+	if !slices.ContainsFunc(a.Ranges, func(r ClusterRange) bool { return r.Role == RolePods }) {
+		a.Unknown = append(a.Unknown, "the pod range (no pod CIDR, IPAM pool or node pod CIDR says it)")
+	}
 	for _, r := range ServiceCIDRs(&inv.Evidence) {
+		if r.Inferred {
+			a.Unknown = append(a.Unknown, fmt.Sprintf("the Service CIDR (only the kubernetes Service's ClusterIP %s is known: grant reading ServiceCIDRs or kube-system/kubeadm-config)", r.CIDR))
+		}
 		p, err := netip.ParsePrefix(r.CIDR)
 		if err != nil {
 			ip, ierr := netip.ParseAddr(r.CIDR)

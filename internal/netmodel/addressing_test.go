@@ -2,6 +2,7 @@ package netmodel
 
 import (
 	"fmt"
+	"net/netip"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -43,8 +44,8 @@ func TestClusterAddressing(t *testing.T) {
 					ServiceCIDRs: []cluster.ServiceCIDR{{Name: "kubernetes", CIDRs: []string{"10.0.0.0/16"}}}},
 			},
 			want: []string{
-				"nodes 10.224.0.0/28 underlay (smallest prefix covering the InternalIPs of 2 nodes)",
-				"pods 10.244.0.0/16 underlay (kube-proxy clusterCIDR)",
+				"nodes 10.224.0.0/28 underlay (smallest prefix covering the InternalIPs in it (2 nodes))",
+				"pods 10.244.0.0/16 network (kube-proxy clusterCIDR)",
 				"services 10.0.0.0/16 cluster (ServiceCIDR kubernetes)",
 			},
 			shared: true,
@@ -62,7 +63,7 @@ func TestClusterAddressing(t *testing.T) {
 			want: []string{
 				"nodes 10.0.1.0/24 underlay (node subnet published by calico-node (1 node))",
 				"nodes 10.0.2.0/24 underlay (node subnet published by calico-node (1 node))",
-				"nodes 10.0.3.7/32 underlay (smallest prefix covering the InternalIPs of 1 node)",
+				"nodes 10.0.3.7/32 underlay (smallest prefix covering the InternalIPs in it (1 node))",
 				"pods 192.168.0.0/16 cluster (IPPool default-ipv4-ippool)",
 				"services 10.96.0.0/12 cluster (kubeadm-config)",
 			},
@@ -83,8 +84,8 @@ func TestClusterAddressing(t *testing.T) {
 					ServiceCIDRs: []cluster.ServiceCIDR{{Name: "kubernetes", CIDRs: []string{"172.20.0.0/16"}}}},
 			},
 			want: []string{
-				"nodes 10.0.0.0/22 underlay (smallest prefix covering the InternalIPs of 2 nodes)",
-				"pods 10.0.0.0/22 underlay node-network (smallest prefix covering the pod IPs (the node network's addresses))",
+				"nodes 10.0.0.0/22 underlay (smallest prefix covering the InternalIPs in it (2 nodes))",
+				"pods 10.0.0.0/22 underlay node-network (smallest prefix covering the pod IPs in it (the node network's addresses))",
 				"services 172.20.0.0/16 cluster (ServiceCIDR kubernetes)",
 			},
 		},
@@ -97,7 +98,7 @@ func TestClusterAddressing(t *testing.T) {
 				Evidence: cluster.Evidence{KubeProxy: &cluster.KubeProxyConfig{ClusterCIDR: "10.244.0.0/16"}},
 			},
 			want: []string{
-				"nodes 10.224.0.4/32 underlay (smallest prefix covering the InternalIPs of 1 node)",
+				"nodes 10.224.0.4/32 underlay (smallest prefix covering the InternalIPs in it (1 node))",
 				"pods 10.244.0.0/16 cluster (kube-proxy clusterCIDR)",
 			},
 		},
@@ -110,7 +111,7 @@ func TestClusterAddressing(t *testing.T) {
 				Evidence: cluster.Evidence{Kubeadm: kubeadm},
 			},
 			want: []string{
-				"nodes 192.168.56.11/32 underlay (smallest prefix covering the InternalIPs of 1 node)",
+				"nodes 192.168.56.11/32 underlay (smallest prefix covering the InternalIPs in it (1 node))",
 				"pods 10.244.0.0/16 cluster (kubeadm-config)",
 				"services 10.96.0.0/12 cluster (kubeadm-config)",
 			},
@@ -126,8 +127,8 @@ func TestClusterAddressing(t *testing.T) {
 					ServiceCIDRs: []cluster.ServiceCIDR{{Name: "kubernetes", CIDRs: []string{"10.96.0.0/12", "fd00:10:96::/112"}}}},
 			},
 			want: []string{
-				"nodes 192.168.56.8/29 underlay (smallest prefix covering the InternalIPs of 2 nodes)",
-				"nodes fd00:56::10/126 underlay (smallest prefix covering the InternalIPs of 2 nodes)",
+				"nodes 192.168.56.8/29 underlay (smallest prefix covering the InternalIPs in it (2 nodes))",
+				"nodes fd00:56::10/126 underlay (smallest prefix covering the InternalIPs in it (2 nodes))",
 				"pods 10.244.0.0/16 cluster (kube-flannel-cfg)",
 				"pods fd00:10:244::/56 cluster (kube-flannel-cfg)",
 				"services 10.96.0.0/12 cluster (ServiceCIDR kubernetes)",
@@ -147,5 +148,32 @@ func TestClusterAddressing(t *testing.T) {
 				t.Errorf("no node addresses")
 			}
 		})
+	}
+}
+
+func TestAddressRanges(t *testing.T) {
+	for _, tc := range []struct {
+		addrs []string
+		want  []string
+	}{
+		{[]string{"10.224.0.4", "10.224.0.7", "10.224.0.5"}, []string{"10.224.0.4/30"}},
+		// far apart: not one 10.0.0.0/8 that would claim everything between
+		{[]string{"10.0.1.5", "10.200.0.5", "10.0.2.9"}, []string{"10.0.0.0/22", "10.200.0.5/32"}},
+		{[]string{"192.168.1.4", "10.0.0.4"}, []string{"10.0.0.4/32", "192.168.1.4/32"}},
+		{[]string{"fd00:1::4", "10.0.0.4", "fd00:1::9", "fd00:2::1"}, []string{"10.0.0.4/32", "fd00:1::/124", "fd00:2::1/128"}},
+		{[]string{"::ffff:10.0.0.4", "10.0.0.5"}, []string{"10.0.0.4/31"}},
+		{nil, []string{}},
+	} {
+		var in []netip.Addr
+		for _, a := range tc.addrs {
+			in = append(in, netip.MustParseAddr(a))
+		}
+		got := []string{}
+		for _, p := range AddressRanges(in) {
+			got = append(got, p.String())
+		}
+		if d := cmp.Diff(tc.want, got); d != "" {
+			t.Errorf("AddressRanges(%v) (-want +got):\n%s", tc.addrs, d)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package netmodel
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/podnet/kubectl-podnet/internal/cluster"
@@ -102,6 +103,44 @@ func ServiceCIDRs(ev *cluster.Evidence) []SourcedCIDR {
 	}
 	if len(out) == 0 && ev.KubernetesServiceIP.IsValid() {
 		out = append(out, SourcedCIDR{CIDR: ev.KubernetesServiceIP.String(), Source: "kubernetes Service ClusterIP (range unknown, inferred)", Inferred: true})
+	}
+	return out
+}
+
+// AddressRanges are the ranges addresses fall in, as far as the addresses tell: the smallest prefix
+// covering the addresses of each /16 (IPv4) or /64 (IPv6) they share, IPv4 first, in address
+// order. One prefix over all of them would claim everything between: nodes at 10.0.1.5 and
+// 10.200.0.5 are not a 10.0.0.0/8.
+func AddressRanges(addrs []netip.Addr) []netip.Prefix {
+	groups := map[netip.Prefix][]netip.Prefix{}
+	var keys []netip.Prefix
+	for _, a := range addrs {
+		if !a.IsValid() {
+			continue
+		}
+		a = a.Unmap()
+		bits := 16
+		if a.Is6() {
+			bits = 64
+		}
+		k, _ := a.Prefix(bits)
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], netip.PrefixFrom(a, a.BitLen()))
+	}
+	slices.SortFunc(keys, func(x, y netip.Prefix) int {
+		if x.Addr().Is4() != y.Addr().Is4() {
+			if x.Addr().Is4() {
+				return -1
+			}
+			return 1
+		}
+		return x.Addr().Compare(y.Addr())
+	})
+	out := make([]netip.Prefix, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, CoveringPrefixes(groups[k])...)
 	}
 	return out
 }

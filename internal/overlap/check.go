@@ -47,7 +47,8 @@ const (
 	// InClusterLatent: a cluster's pod range (a pool the IPAM hands out node CIDRs or blocks from)
 	// holds another of its ranges, but no node holds a CIDR there yet: it collides once one does.
 	InClusterLatent Kind = "InClusterLatent"
-	// SharedSubnet: two clusters of a model that forbids it have their nodes in one subnet.
+	// SharedSubnet: two clusters of a model that forbids sharing a subnet have node ranges that
+	// overlap (as far as their addresses tell) without a node address in common.
 	SharedSubnet Kind = "SharedSubnet"
 	// SameNodeAddress: one address is a node of two clusters, which therefore sit in two networks
 	// whose address spaces overlap.
@@ -253,7 +254,7 @@ func (c checker) inCluster(a, b Range) (Kind, Goal, string, bool) {
 	}
 	shared, _, _ := Compare(a.CIDR, b.CIDR)
 	var used []string
-	for _, n := range c.clusters[a.Owner].NodeCIDRs {
+	for _, n := range c.clusters[a.Owner].InUse {
 		if n.Overlaps(shared) {
 			used = append(used, n.String())
 		}
@@ -296,6 +297,8 @@ func (c checker) withNetwork(n, r Range) (Kind, Goal, string, bool) {
 		return HomeNetwork, "", fmt.Sprintf("cluster %s's pods take addresses of its nodes' network %s, by design", r.Owner, n.Owner), true
 	case r.Role == netmodel.RolePods && r.Reach == netmodel.ReachUnderlay:
 		return AmbiguousRoute, GoalPeering, fmt.Sprintf("cluster %s routes its pods' range on the node network, and network %s holds the shared addresses too: routes to them are ambiguous; move one of the ranges", r.Owner, n.Owner), true
+	case r.Role == netmodel.RolePods && r.Reach == netmodel.ReachNetwork:
+		return Shadowed, GoalPeering, fmt.Sprintf("cluster %s's network routes the shared addresses to its pods (a route per node pod CIDR): hosts of network %s there are unreachable from it; move one of the ranges", r.Owner, n.Owner), true
 	case r.Role == netmodel.RolePods:
 		return Shadowed, GoalPeering, fmt.Sprintf("cluster %s's pods cannot reach hosts of network %s in the shared addresses: the nodes route them into the pod network; move one of the ranges", r.Owner, n.Owner), true
 	}
@@ -304,17 +307,20 @@ func (c checker) withNetwork(n, r Range) (Kind, Goal, string, bool) {
 
 // acrossClusters: ranges of two clusters.
 func (c checker) acrossClusters(a, b Range) (Kind, Goal, string, bool) {
-	// order: node-like first, then routed pods, then pods behind a tunnel, then Services
+	// order: node-like first, then pods the joined networks see, then pods the cluster's own
+	// network routes, then pods inside the cluster, then Services
 	rank := func(r Range) int {
 		switch {
 		case nodeLike(r):
 			return 0
 		case r.Role == netmodel.RolePods && r.Reach == netmodel.ReachUnderlay:
 			return 1
-		case r.Role == netmodel.RolePods:
+		case r.Role == netmodel.RolePods && r.Reach == netmodel.ReachNetwork:
 			return 2
+		case r.Role == netmodel.RolePods:
+			return 3
 		}
-		return 3
+		return 4
 	}
 	if rank(b) < rank(a) {
 		a, b = b, a
@@ -326,12 +332,14 @@ func (c checker) acrossClusters(a, b Range) (Kind, Goal, string, bool) {
 		return AmbiguousRoute, GoalPeering, fmt.Sprintf("clusters %s and %s both route the shared addresses on their networks (%s of %s, %s of %s): once the networks are joined, routes to them are ambiguous; move one of the ranges",
 			a.Owner, b.Owner, a.Role, a.Owner, b.Role, b.Owner), true
 	case ra <= 1 && rb == 2:
+		return Shadowed, GoalPeering, fmt.Sprintf("cluster %s's network routes the shared addresses to its pods (a route per node pod CIDR): %s of cluster %s there are unreachable from it; move one of the ranges", b.Owner, a.Role, a.Owner), true
+	case ra <= 1 && rb == 3:
 		return Shadowed, GoalPeering, fmt.Sprintf("cluster %s's pods cannot reach %s of cluster %s in the shared addresses: %s routes them into its own pod network; move one of the ranges", b.Owner, a.Role, a.Owner, b.Owner), true
 	case ra <= 1:
 		return Shadowed, GoalPeering, fmt.Sprintf("cluster %s's pods cannot reach %s of cluster %s in the shared addresses: %s's service proxy keeps them as ClusterIPs; move one of the ranges", b.Owner, a.Role, a.Owner, b.Owner), true
-	case ra == 2 && rb == 2:
+	case rb <= 3:
 		return PodsNotUnique, GoalMesh, fmt.Sprintf("clusters %s and %s give pods the same addresses: Cilium ClusterMesh and Submariner without Globalnet need every cluster's pod range unique (harmless for peering alone: pods leave through their node's address)", a.Owner, b.Owner), true
-	case ra == 2:
+	case ra <= 3:
 		return ServicesNotUnique, GoalSubmariner, fmt.Sprintf("cluster %s's pods and cluster %s's ClusterIPs share addresses: Submariner (without Globalnet) routes Service CIDRs between clusters and needs them apart from every pod range (harmless for peering and for Cilium ClusterMesh)", a.Owner, b.Owner), true
 	}
 	return ServicesNotUnique, GoalSubmariner, fmt.Sprintf("clusters %s and %s have Service CIDRs that share addresses: Submariner (without Globalnet) routes Service CIDRs between clusters and needs them unique (harmless for peering and for Cilium ClusterMesh)", a.Owner, b.Owner), true
@@ -340,9 +348,6 @@ func (c checker) acrossClusters(a, b Range) (Kind, Goal, string, bool) {
 // nodesMeet: node network addresses of two clusters share a range.
 func (c checker) nodesMeet(a, b Range) (Kind, Goal, string, bool) {
 	ca, cb := c.clusters[a.Owner], c.clusters[b.Owner]
-	if a.Role == netmodel.RoleNodes && b.Role == netmodel.RoleNodes && ca.SharedSubnet != "" && cb.SharedSubnet != "" {
-		return SharedSubnet, GoalCluster, fmt.Sprintf("the nodes of clusters %s and %s are in one range: %s; give each cluster its own subnet", a.Owner, b.Owner, ca.SharedSubnet), true
-	}
 	var same []string
 	for _, x := range ca.NodeAddresses {
 		if a.CIDR.Contains(x) && b.CIDR.Contains(x) && slices.Contains(cb.NodeAddresses, x) {
@@ -354,6 +359,9 @@ func (c checker) nodesMeet(a, b Range) (Kind, Goal, string, bool) {
 			same = append(same[:3], fmt.Sprintf("and %d more", len(same)-3))
 		}
 		return SameNodeAddress, GoalPeering, fmt.Sprintf("clusters %s and %s both have a node at %s: they are in two networks whose address spaces overlap, which cannot be peered or routed to each other; re-address one of them", a.Owner, b.Owner, strings.Join(same, ", ")), true
+	}
+	if a.Role == netmodel.RoleNodes && b.Role == netmodel.RoleNodes && ca.SharedSubnet != "" && cb.SharedSubnet != "" {
+		return SharedSubnet, GoalCluster, fmt.Sprintf("the nodes of clusters %s and %s are in one range, likely one subnet: %s; give each cluster its own subnet", a.Owner, b.Owner, ca.SharedSubnet), true
 	}
 	for _, h := range c.homes(a.Owner, a.CIDR) {
 		if slices.ContainsFunc(c.homes(b.Owner, b.CIDR), func(n Network) bool { return n.Name == h.Name }) {

@@ -12,7 +12,8 @@ import (
 )
 
 // cl builds a cluster from "role CIDR" pairs: nodes, pods (behind a tunnel), routed-pods,
-// vpc-pods (the node network's addresses), services, and node-cidr (a pod CIDR a node holds);
+// network-pods (a cloud route table's), vpc-pods (the node network's addresses), services, and
+// node-cidr (a pod CIDR a node holds, or a pod address in use);
 // addrs are its node addresses.
 func cl(name string, shared string, addrs []string, ranges ...string) Cluster {
 	a := &netmodel.Addressing{SharedSubnet: shared}
@@ -22,7 +23,7 @@ func cl(name string, shared string, addrs []string, ranges ...string) Cluster {
 	for _, r := range ranges {
 		role, cidr, _ := strings.Cut(r, " ")
 		if role == "node-cidr" {
-			a.NodeCIDRs = append(a.NodeCIDRs, netip.MustParsePrefix(cidr))
+			a.InUse = append(a.InUse, netip.MustParsePrefix(cidr))
 			continue
 		}
 		cr := netmodel.ClusterRange{CIDR: netip.MustParsePrefix(cidr), Reach: netmodel.ReachCluster}
@@ -33,6 +34,8 @@ func cl(name string, shared string, addrs []string, ranges ...string) Cluster {
 			cr.Role = netmodel.RolePods
 		case "routed-pods":
 			cr.Role, cr.Reach = netmodel.RolePods, netmodel.ReachUnderlay
+		case "network-pods":
+			cr.Role, cr.Reach = netmodel.RolePods, netmodel.ReachNetwork
 		case "vpc-pods":
 			cr.Role, cr.Reach, cr.OfNodeNetwork = netmodel.RolePods, netmodel.ReachUnderlay, true
 		case "services":
@@ -65,14 +68,30 @@ func TestCheck(t *testing.T) {
 		want     []string
 	}{
 		{
-			name: "two AKS kubenet clusters on the defaults, in separate VNets",
+			name: "two AKS kubenet clusters on the defaults, in separate VNets: the same node addresses",
 			clusters: []Cluster{
-				cl("a", kubenet, []string{"10.224.0.4"}, "nodes 10.224.0.4/32", "routed-pods 10.244.0.0/16", "services 10.0.0.0/16"),
-				cl("b", kubenet, []string{"10.225.0.4"}, "nodes 10.225.0.4/32", "routed-pods 10.244.0.0/16", "services 10.0.0.0/16"),
+				cl("a", kubenet, []string{"10.224.0.4", "10.224.0.5"}, "nodes 10.224.0.4/31", "network-pods 10.244.0.0/16", "services 10.0.0.0/16"),
+				cl("b", kubenet, []string{"10.224.0.4"}, "nodes 10.224.0.4/32", "network-pods 10.244.0.0/16", "services 10.0.0.0/16"),
 			},
 			want: []string{
-				"a pods 10.244.0.0/16 ~ b pods 10.244.0.0/16: 10.244.0.0/16 equal AmbiguousRoute peering",
+				"a nodes 10.224.0.4/31 ~ b nodes 10.224.0.4/32: 10.224.0.4/32 contains SameNodeAddress peering",
+				"a pods 10.244.0.0/16 ~ b pods 10.244.0.0/16: 10.244.0.0/16 equal PodsNotUnique mesh",
 				"a services 10.0.0.0/16 ~ b services 10.0.0.0/16: 10.0.0.0/16 equal ServicesNotUnique submariner",
+			},
+		},
+		{
+			name: "a kubenet cluster's route table over another cluster's nodes and a network",
+			clusters: []Cluster{
+				cl("a", kubenet, []string{"10.224.0.4"}, "nodes 10.224.0.4/32", "network-pods 10.8.0.0/16"),
+				cl("b", "", []string{"10.8.1.4"}, "nodes 10.8.1.0/24", "pods 10.8.0.0/16"),
+			},
+			networks: []Network{net("onprem", "10.8.200.0/24")},
+			want: []string{
+				"a pods 10.8.0.0/16 ~ b nodes 10.8.1.0/24: 10.8.1.0/24 contains Shadowed peering",
+				"a pods 10.8.0.0/16 ~ b pods 10.8.0.0/16: 10.8.0.0/16 equal PodsNotUnique mesh",
+				"a pods 10.8.0.0/16 ~ onprem network 10.8.200.0/24: 10.8.200.0/24 contains Shadowed peering",
+				"b nodes 10.8.1.0/24 ~ b pods 10.8.0.0/16: 10.8.1.0/24 within InClusterLatent ",
+				"b pods 10.8.0.0/16 ~ onprem network 10.8.200.0/24: 10.8.200.0/24 contains Shadowed peering",
 			},
 		},
 		{

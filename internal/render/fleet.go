@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/podnet/kubectl-podnet/internal/netmodel"
@@ -139,7 +140,7 @@ func FleetCIDRUsage(w io.Writer, f *report.Fleet[*report.CIDRUsage], o TableOpti
 		var slots uint64
 		for _, r := range u.Ranges {
 			if !r.Inferred {
-				alloc, slots = alloc+r.Allocated, slots+r.Slots
+				alloc, slots = alloc+r.Allocated, addSat(slots, r.Slots)
 			}
 		}
 		nodeCIDRs := "-"
@@ -149,7 +150,7 @@ func FleetCIDRUsage(w io.Writer, f *report.Fleet[*report.CIDRUsage], o TableOpti
 		var ips int
 		var usable uint64
 		for _, s := range u.Services {
-			ips, usable = ips+s.Allocated, usable+s.Usable
+			ips, usable = ips+s.Allocated, addSat(usable, s.Usable)
 		}
 		clusterIPs := "-"
 		if usable > 0 {
@@ -183,4 +184,12 @@ func cidrList(cs []netmodel.SourcedCIDR) string {
 		out = append(out, c.CIDR)
 	}
 	return joinOrDash(out)
+}
+
+// addSat adds, stopping at the largest uint64: an IPv6 range's size is counted there already.
+func addSat(a, b uint64) uint64 {
+	if a > math.MaxUint64-b {
+		return math.MaxUint64
+	}
+	return a + b
 }

@@ -22,7 +22,7 @@ func twoAKSClusters(goal overlap.Goal) *report.OverlapReport {
 			src   string
 		}{
 			{netmodel.RoleNodes, nodes, netmodel.ReachUnderlay, "smallest prefix covering the InternalIPs of 3 nodes"},
-			{netmodel.RolePods, "10.244.0.0/16", netmodel.ReachUnderlay, "kube-proxy clusterCIDR"},
+			{netmodel.RolePods, "10.244.0.0/16", netmodel.ReachNetwork, "kube-proxy clusterCIDR"},
 			{netmodel.RoleServices, "10.0.0.0/16", netmodel.ReachCluster, "ServiceCIDR kubernetes"},
 			{netmodel.RoleServices, "fd00:10:96::/108", netmodel.ReachCluster, "ServiceCIDR kubernetes"},
 		} {

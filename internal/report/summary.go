@@ -21,7 +21,7 @@ type Summary struct {
 // NodeNetworkSummary is the machines' network.
 type NodeNetworkSummary struct {
 	Nodes int `json:"nodes"`
-	// InternalRanges are the smallest prefixes covering the InternalIPs, one per family.
+	// InternalRanges are the ranges the InternalIPs fall in (netmodel.AddressRanges).
 	InternalRanges []string `json:"internalRanges"`
 	Zones          []string `json:"zones,omitempty"`
 	ExternalIPs    []string `json:"externalIPs,omitempty"`
@@ -50,11 +50,11 @@ func BuildSummary(inv *cluster.Inventory, v *netmodel.View, dns *cluster.Cluster
 	nodes := BuildNodes(inv, v)
 	s := &Summary{Findings: nodes.Warnings, Notes: nodes.Notes}
 	s.NodeNetwork.Nodes = len(inv.Nodes)
-	var internal []netip.Prefix
+	var internal []netip.Addr
 	zones := map[string]int{}
 	for _, n := range inv.Nodes {
 		for _, a := range n.InternalIPs {
-			internal = append(internal, netip.PrefixFrom(a, a.BitLen()))
+			internal = append(internal, a)
 		}
 		for _, a := range n.ExternalIPs {
 			s.NodeNetwork.ExternalIPs = append(s.NodeNetwork.ExternalIPs, a.String())
@@ -63,7 +63,7 @@ func BuildSummary(inv *cluster.Inventory, v *netmodel.View, dns *cluster.Cluster
 			zones[n.Zone]++
 		}
 	}
-	for _, p := range netmodel.CoveringPrefixes(internal) {
+	for _, p := range netmodel.AddressRanges(internal) {
 		s.NodeNetwork.InternalRanges = append(s.NodeNetwork.InternalRanges, p.String())
 	}
 	for z := range zones {
