@@ -38,6 +38,7 @@ const (
 	fieldManager   = "podnet-scenario"
 	kwokAnnotation = "kwok.x-k8s.io/node"
 	completeAnno   = "scenario.podnet.dev/complete"
+	nodeStatusAnno = "scenario.podnet.dev/node-status"
 )
 
 func main() {
@@ -195,6 +196,16 @@ func (l *loader) apply(ctx context.Context, o *unstructured.Unstructured) error 
 	status, hasStatus := o.Object["status"]
 	body := o.DeepCopy()
 	delete(body.Object, "status")
+	if o.GetKind() == "Node" && hasStatus {
+		// kwok's node-initialize stage then leaves the node's addresses, capacity and nodeInfo alone
+		// (hack/cluster.d/kwok.yaml): its view of a new node may predate the status patched below
+		ann := body.GetAnnotations()
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		ann[nodeStatusAnno] = "scenario"
+		body.SetAnnotations(ann)
+	}
 	data, err := json.Marshal(body.Object)
 	if err != nil {
 		return err
@@ -289,8 +300,12 @@ func (l *loader) waitNodes(ctx context.Context, allocate bool, objs []*unstructu
 	})
 }
 
+// sameAddresses: the node has exactly the scenario's addresses, none missing, none added.
 func sameAddresses(o *unstructured.Unstructured, n *corev1.Node) bool {
 	addrs, _, _ := unstructured.NestedSlice(o.Object, "status", "addresses")
+	if len(addrs) != len(n.Status.Addresses) {
+		return false
+	}
 	for _, a := range addrs {
 		am, _ := a.(map[string]any)
 		found := false
