@@ -295,6 +295,14 @@ func (w *world) build(t *testing.T, d *clusterData) {
 	}
 	set, _ := nodeIPs.IPSet()
 	underlay := coveringPrefix(set.Ranges())
+	if underlay.Bits() < 8 {
+		// no subnet spans that much: a node carries an address its scenario did not give it
+		var addrs []string
+		for i := range d.nodes {
+			addrs = append(addrs, d.nodes[i].Name+"="+nodeIPv4(&d.nodes[i]).String())
+		}
+		t.Fatalf("the nodes' InternalIPs span %s, not one subnet: %s", underlay, strings.Join(addrs, ", "))
+	}
 	if underlay.Bits() > 24 {
 		underlay = netip.PrefixFrom(underlay.Addr(), 24).Masked() // room for the gateway, as a real subnet has
 	}
